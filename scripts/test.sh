@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test: lint, plugin unit tests, the built collection, and each lab scenario
+# (create, prepare, converge, idempotence, check mode, testinfra verify, destroy).
+# Usage: scripts/test.sh [scenario ...]   (default: all scenarios)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+"$PWD/scripts/bootstrap.sh"
+# shellcheck source=scripts/lab-env.sh
+. scripts/lab-env.sh
+FEDISEC_LAB_GATEWAY=$(lab_gateway)
+export FEDISEC_LAB_GATEWAY
+
+log "lint"
+yamllint --strict .
+ansible-lint --offline --profile production
+
+log "plugin unit tests"
+pytest -q -p no:cacheprovider tests/unit
+
+log "build and install the collection; the installed playbook resolves"
+install_collection
+(cd /tmp && ansible-playbook --syntax-check -i localhost, fedisec.hardening.site >/dev/null)
+
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(default nginx_tls_static)
+for scenario in "${scenarios[@]}"; do
+  log "lab scenario: $scenario"
+  molecule test -s "$scenario"
+done
+log "all tests passed"
