@@ -1,0 +1,64 @@
+"""Changes on the converged lab, run last: a bad config never lands, renewal swaps the
+certificate without a restart, and a failing renewal keeps the working one."""
+import os
+import subprocess
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MARKER = "/var/lib/fedisec-acme/force-renewal"
+SITE = "/etc/nginx/sites-available/fedisec-fedi.conf"
+
+
+def site_yml(lab, *extra):
+    return subprocess.run(
+        ["ansible-playbook", "-i", lab.inventory_dir, os.path.join(REPO, "playbooks", "site.yml"),
+         "--limit", "fedi", *extra],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )
+
+
+def nginx_master_pid(lab):
+    return lab.host("fedi").check_output("cat /run/nginx.pid")
+
+
+def test_a_broken_value_never_replaces_the_working_config(lab):
+    fedi = lab.host("fedi")
+    before = fedi.file(SITE).sha256sum
+    # Passes the variable checks but nginx refuses it: only `nginx -t` can catch it.
+    run = site_yml(lab, "-e", "nginx_tls_mastodon_web_upstream=127.0.0.1:99999")
+    assert run.returncode != 0
+    assert "invalid port" in run.stdout + run.stderr
+    assert fedi.file(SITE).sha256sum == before
+    status, _ = lab.http("backup", "https://fedi/")
+    assert status == 200
+
+
+def test_forced_renewal_keeps_the_key_and_reloads_without_restart(lab):
+    fedi = lab.host("fedi")
+    before = lab.served_certificate("backup", "fedi")
+    pid = nginx_master_pid(lab)
+    fedi.check_output(f"touch {MARKER}")
+    fedi.check_output("systemctl start fedisec-acme-renew.service")
+    after = lab.served_certificate("backup", "fedi")
+    assert after["serial"] != before["serial"]
+    assert after["pubkey"] == before["pubkey"]  # same key: the TLSA record stays valid
+    assert nginx_master_pid(lab) == pid  # reloaded, not restarted
+    assert not fedi.file(MARKER).exists  # the one-shot request is consumed
+
+
+def test_failing_renewal_keeps_the_working_certificate(lab):
+    fedi, acme = lab.host("fedi"), lab.host("acme")
+    before = lab.served_certificate("backup", "fedi")
+    on_disk = fedi.file("/etc/fedisec/certs/fedi/fullchain.pem").sha256sum
+    acme.check_output("systemctl stop pebble")
+    try:
+        fedi.check_output(f"touch {MARKER}")
+        assert fedi.run("systemctl start fedisec-acme-renew.service").rc != 0
+        assert fedi.run("systemctl is-failed fedisec-acme-renew.service").stdout.strip() == "failed"
+        assert fedi.file("/etc/fedisec/certs/fedi/fullchain.pem").sha256sum == on_disk
+        assert lab.served_certificate("backup", "fedi") == before
+        journal = fedi.check_output("journalctl -u fedisec-acme-renew.service -n 20 --no-pager")
+        assert "the current certificate stays in place" in journal
+    finally:
+        fedi.run(f"rm -f {MARKER}")
+        fedi.run("systemctl reset-failed fedisec-acme-renew.service")
+        acme.run("systemctl start pebble")

@@ -1,0 +1,53 @@
+"""Helpers for the lab tests: hosts by name, HTTP and TLS from the outside peer."""
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+class Lab:
+    def __init__(self, inventory_file: str, get_host):
+        self.inventory_file = inventory_file
+        self.inventory_dir = str(Path(inventory_file).parent)
+        self._get_host = get_host
+        self._hosts = {}
+
+    def host(self, name: str):
+        if name not in self._hosts:
+            self._hosts[name] = self._get_host(f"ansible://{name}?ansible_inventory={self.inventory_file}")
+        return self._hosts[name]
+
+    def run_script(self, host: str, script: str, *args: str) -> str:
+        """Runs a Python script from tests/lab on a lab host and returns its stdout."""
+        source = (HERE / script).read_text()
+        cmd = f"python3 - {' '.join(shlex.quote(a) for a in args)} <<'FEDISEC_EOF'\n{source}\nFEDISEC_EOF"
+        return self.host(host).check_output(cmd)
+
+    def http(self, host: str, url: str, *curl_args: str) -> tuple[int, list[tuple[str, str]]]:
+        """GET from a lab host with curl (system trust store): status and the raw header list."""
+        args = " ".join(shlex.quote(a) for a in (*curl_args, url))
+        out = self.host(host).check_output(f"curl -sS --max-time 10 -D - -o /dev/null {args}")
+        lines = [line for line in out.split("\r\n") if line]
+        status = int(lines[0].split()[1])
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+        return status, headers
+
+    def served_certificate(self, client: str, server: str, port: int = 443) -> dict:
+        """Serial and SPKI digest of the certificate a server presents."""
+        out = self.host(client).check_output(
+            "echo | openssl s_client -connect %s:%s -servername %s 2>/dev/null"
+            " | openssl x509 -noout -serial -pubkey",
+            server, str(port), server,
+        )
+        serial = out.splitlines()[0].split("=", 1)[1].lower().lstrip("0")
+        pubkey = out[out.index("-----BEGIN PUBLIC KEY-----"):]
+        return {"serial": serial, "pubkey": pubkey.strip()}
+
+    def json_lines(self, text: str) -> list[dict]:
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
