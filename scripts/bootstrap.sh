@@ -56,6 +56,8 @@ setup_venv() {
   "$FEDISEC_VENV/bin/pip" install -q --upgrade pip
   "$FEDISEC_VENV/bin/pip" install -q -r "$FEDISEC_ROOT/requirements-dev.txt"
   touch "$FEDISEC_VENV/.complete"
+  # Venvs of earlier requirement sets are not used any more.
+  find "$FEDISEC_CACHE" -maxdepth 1 -name 'venv-*' ! -path "$FEDISEC_VENV" -exec rm -rf {} +
 }
 
 setup_network() {

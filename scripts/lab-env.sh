@@ -23,6 +23,12 @@ lab_gateway() {
     --format '{{range .Subnets}}{{.Gateway}}{{end}}' 2>/dev/null
 }
 
+# Its subnet (CIDR): the lab's clients connect from there.
+lab_subnet() {
+  podman network inspect "$FEDISEC_NETWORK" \
+    --format '{{range .Subnets}}{{.Subnet}}{{end}}' 2>/dev/null
+}
+
 # Collections: the built tarball of this checkout, installed where ansible.cfg looks, so
 # that every lab run uses the collection exactly as a user installs it.
 ANSIBLE_COLLECTIONS_PATH=$FEDISEC_ROOT/.cache/collections

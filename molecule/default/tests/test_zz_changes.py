@@ -1,5 +1,5 @@
 """Changes on the converged lab, run last: a bad config never lands, renewal swaps the
-certificate without a restart, and a failing renewal keeps the working one."""
+certificate (nginx and Exim) without a restart, and a failing renewal keeps the working one."""
 import os
 import subprocess
 
@@ -32,6 +32,19 @@ def test_a_broken_value_never_replaces_the_working_config(lab):
     assert status == 200
 
 
+def test_a_setting_postgresql_refuses_never_lands(lab):
+    fedi = lab.host("fedi")
+    conf = "/etc/postgresql/15/main/conf.d/fedisec-tls.conf"
+    before = fedi.file(conf).sha256sum
+    # Valid for the argument spec, refused by PostgreSQL's own parser (pg_file_settings).
+    run = site_yml(lab, "-e", '{"postgresql_tls_port": 70000}')
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "failed to validate" in output and "outside the valid range" in output
+    assert fedi.file(conf).sha256sum == before
+    assert fedi.check_output("su postgres -c 'psql -XAtc \"SHOW port\"'") == "5432"
+
+
 def test_forced_renewal_keeps_the_key_and_reloads_without_restart(lab):
     fedi = lab.host("fedi")
     before = lab.served_certificate("backup", "fedi")
@@ -42,6 +55,7 @@ def test_forced_renewal_keeps_the_key_and_reloads_without_restart(lab):
     assert after["serial"] != before["serial"]
     assert after["pubkey"] == before["pubkey"]  # same key: the TLSA record stays valid
     assert nginx_master_pid(lab) == pid  # reloaded, not restarted
+    assert lab.served_certificate("backup", "fedi", 25, starttls="smtp") == after  # Exim's copy too
     assert not fedi.file(MARKER).exists  # the one-shot request is consumed
 
 

@@ -1,0 +1,101 @@
+"""exim_tls, seen from the outside peer, and mail from fedi to the peer over TLS."""
+import json
+import os
+import uuid
+
+SECRETS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "secrets")
+
+SMTP_SESSION = r"""python3 - <<'EOF'
+import json, smtplib, ssl
+result = {}
+with smtplib.SMTP("fedi", %d, timeout=20) as s:
+    s.ehlo("backup")
+    result["before_tls"] = sorted(s.esmtp_features)
+    s.starttls(context=ssl.create_default_context())
+    s.ehlo("backup")
+    result["after_tls"] = sorted(s.esmtp_features)
+    result["auth_after_tls"] = s.esmtp_features.get("auth", "")
+    result["version"] = s.sock.version()
+print(json.dumps(result))
+EOF"""
+
+
+def smtp_features(lab, port):
+    return json.loads(lab.host("backup").check_output(SMTP_SESSION % port))
+
+
+def test_swaks_starttls_with_tls13_and_the_lab_certificate(lab):
+    out = lab.host("backup").check_output(
+        "swaks --server fedi --port 25 --tls --tls-verify --to postmaster@fedi --from lab@backup --quit-after RCPT 2>&1")
+    assert "TLS started with cipher TLSv1.3" in out
+    assert 'TLS peer DN="/CN=fedi"' in out  # and --tls-verify accepted its chain to the lab root
+
+
+def test_auth_is_never_offered_before_starttls(lab):
+    for port in (25, 587):
+        features = smtp_features(lab, port)
+        assert "starttls" in features["before_tls"]
+        assert "auth" not in features["before_tls"], port
+        assert features["version"] == "TLSv1.3"
+    assert "PLAIN" in smtp_features(lab, 587)["auth_after_tls"]
+
+
+def test_submission_requires_authentication(lab):
+    backup = lab.host("backup")
+    with open(os.path.join(SECRETS, "smtp-alice"), encoding="utf-8") as fh:
+        password = fh.read().split()[0]
+    denied = backup.run("swaks --server fedi --port 587 --tls --to someone@backup --from alice@fedi 2>&1")
+    assert denied.rc != 0 and "Authentication after STARTTLS required" in denied.stdout
+    sent = backup.run("swaks --server fedi --port 587 --tls --auth PLAIN --auth-user alice --auth-password %s"
+                      " --to someone@backup --from alice@fedi --quit-after RCPT 2>&1", password)
+    assert sent.rc == 0, sent.stdout
+    assert "Authentication succeeded" in sent.stdout
+
+
+def test_tls11_client_is_refused(lab):
+    result = lab.host("backup").run(
+        "echo QUIT | openssl s_client -starttls smtp -connect fedi:25 -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'")
+    assert result.rc != 0
+    assert "Cipher is (NONE)" in result.stdout or "alert" in result.stderr
+
+
+def test_non_aead_cipher_is_refused(lab):
+    backup = lab.host("backup")
+    for cipher in ("ECDHE-ECDSA-AES128-SHA256", "ECDHE-ECDSA-AES256-SHA"):
+        result = backup.run(
+            "echo QUIT | openssl s_client -starttls smtp -connect fedi:25 -tls1_2 -cipher '%s:@SECLEVEL=0'", cipher)
+        assert result.rc != 0, cipher
+    accepted = backup.run(
+        "echo QUIT | openssl s_client -starttls smtp -connect fedi:25 -tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert accepted.rc == 0  # the same client with an AEAD suite gets in: the refusals are the cipher's
+
+
+def test_gnutls_priority_lists_only_tls12_13_aead(lab):
+    listing = lab.host("fedi").check_output(
+        "gnutls-cli --priority \"$(sed -n 's/^tls_require_ciphers = //p' /etc/exim4/conf.d/main/04_fedisec-tls)\" --list")
+    suites = [line for line in listing.splitlines() if line.startswith("TLS_")]
+    assert suites
+    assert all(("GCM" in s or "CHACHA20_POLY1305" in s) for s in suites), suites
+    assert "VERS-TLS1.1" not in listing and "VERS-TLS1.0" not in listing
+
+
+def test_mail_from_fedi_reaches_the_peer_over_tls(lab):
+    fedi, backup = lab.host("fedi"), lab.host("backup")
+    message_id = f"<{uuid.uuid4()}@fedi>"
+    fedi.check_output(
+        "printf 'From: root@fedi\\nTo: root@backup\\nMessage-Id: %s\\nSubject: lab\\n\\nover tls\\n'"
+        " | /usr/sbin/sendmail -odi root@backup", message_id)
+    line = backup.check_output("grep -F 'id=%s' /var/log/exim4/mainlog || true", message_id)
+    assert "<=" in line and "H=" in line, line
+    assert "X=TLS1.3" in line, line  # received over TLS 1.3
+    sent = fedi.check_output("grep -F \"$(grep -F 'id=%s' /var/log/exim4/mainlog | awk '{print $3}')\" /var/log/exim4/mainlog", message_id)
+    assert "=> root@backup" in sent and "X=TLS1.3" in sent and "CV=yes" in sent, sent  # smarthost verified
+
+
+def test_dns_records_for_mail(lab):
+    records = lab.host("fedi").file("/etc/fedisec/dns-records/exim_tls.txt").content_string
+    tlsa = lab.host("fedi").file("/etc/fedisec/dns-records/ecdsa_cert-fedi.txt").content_string
+    digest = [line.split()[-1] for line in tlsa.splitlines() if " IN TLSA " in line][0]
+    assert f"_25._tcp.fedi. IN TLSA 3 1 1 {digest}" in records  # the same key as the web
+    assert '_mta-sts.fedi. IN TXT "v=STSv1; id=' in records
+    assert '_smtp._tls.fedi. IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@fedi"' in records
