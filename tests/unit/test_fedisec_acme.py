@@ -117,7 +117,8 @@ class TestConfig:
         ({"hooks": [dict(HOOK, key_mode="0644")]}, "other users"),
         ({"hooks": [dict(HOOK, cert_mode="rw")]}, "octal"),
         ({"hooks": [dict(HOOK, reload="nginx")]}, "reload"),
-        ({"hooks": [dict(HOOK, restart=["exim4", ""])]}, "restart"),
+        ({"hooks": [dict(HOOK, reload=["exim4", ""])]}, "reload"),
+        ({"hooks": [dict(HOOK, restart=["exim4"])]}, "unknown"),
         ({"hooks": [dict(HOOK, directory="tls")]}, "absolute"),
     ])
     def test_rejects_bad_values(self, over, message):

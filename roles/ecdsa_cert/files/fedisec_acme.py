@@ -44,7 +44,7 @@ FORCE_FILE = "/var/lib/fedisec-acme/force-renewal"
 DEFAULT_RENEW_FRACTION = 2 / 3
 CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 CERT_FIELDS = {"name", "domains", "key", "directory", "webroot", "hooks", "renew_fraction", "profile"}
-HOOK_FIELDS = {"name", "directory", "owner", "group", "cert_mode", "key_mode", "validate", "reload", "restart"}
+HOOK_FIELDS = {"name", "directory", "owner", "group", "cert_mode", "key_mode", "validate", "reload"}
 
 
 class ConfigError(Exception):
@@ -83,7 +83,7 @@ def validate_hook(hook: Any, where: str) -> dict:
             raise ConfigError(f"{where}: {field} must be an octal string like '0640'") from None
         if field == "key_mode" and mode & 0o007:
             raise ConfigError(f"{where}: key_mode {hook[field]} gives access to other users")
-    for field in ("validate", "reload", "restart"):
+    for field in ("validate", "reload"):
         value = hook.get(field, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise ConfigError(f"{where}: {field} must be a list of non-empty strings")
@@ -454,11 +454,11 @@ def run(cmd: list[str]) -> None:
         raise RuntimeError(f"'{' '.join(cmd)}' failed: {(proc.stderr or proc.stdout).strip()}")
 
 
-def refresh_unit(unit: str, action: str) -> None:
-    """Reloads or restarts a unit if it is running; a stopped one reads the files when started."""
+def reload_unit(unit: str) -> None:
+    """Reloads a unit if it is running; a stopped service reads the files when started."""
     active = subprocess.run(["systemctl", "is-active", "--quiet", unit], check=False).returncode == 0
     if active:
-        run(["systemctl", action, unit])
+        run(["systemctl", "reload", unit])
 
 
 def sync_hook(hook: dict, fullchain: bytes, key_pem: bytes) -> bool:
@@ -492,9 +492,8 @@ def sync_hook(hook: dict, fullchain: bytes, key_pem: bytes) -> bool:
         for path, (data, st) in backups.items():
             atomic_write(path, data, st.st_mode & 0o7777, st.st_uid, st.st_gid)
         raise
-    for action in ("reload", "restart"):
-        for unit in hook.get(action, []):
-            refresh_unit(unit, action)
+    for unit in hook.get("reload", []):
+        reload_unit(unit)
     return True
 
 
