@@ -36,7 +36,7 @@ def test_a_setting_postgresql_refuses_never_lands(lab):
     fedi = lab.host("fedi")
     conf = "/etc/postgresql/15/main/conf.d/fedisec-tls.conf"
     before = fedi.file(conf).sha256sum
-    # Valid for the argument spec, refused by PostgreSQL's own parser (pg_file_settings).
+    # Valid for the argument spec, refused by PostgreSQL's own parser (postgres -C on a copy).
     run = site_yml(lab, "-e", '{"postgresql_tls_port": 70000}')
     assert run.returncode != 0
     output = run.stdout + run.stderr
