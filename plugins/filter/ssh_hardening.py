@@ -1,0 +1,63 @@
+"""OpenSSH server hardening filters of the fedisec.hardening collection.
+
+- ``ssh_algorithms``: ``ssh_hardening_kex_algorithms |
+  fedisec.hardening.ssh_algorithms(ssh_q_kex.stdout, 'kex', allow_weak=false)``
+  returns the wanted algorithms the installed OpenSSH supports (the output of
+  ``ssh -Q kex``; sshd has no ``-Q``), order preserved, duplicates removed. Kinds:
+  kex, cipher, mac, hostkey, pubkey (``ssh -Q key-sig``) and casig (``ssh -Q
+  sig``). Weak algorithms are refused unless ``allow_weak``; an empty result is an
+  error.
+- ``ssh_default_algorithms``: ``'kex' | fedisec.hardening.ssh_default_algorithms``
+  returns the recommended list for a kind (the ssh-audit Debian 12 v3 / Debian 13
+  v1 guides, post-quantum first), plus ``hardware_key`` for the FIDO2-only list.
+- ``sshd_effective``: ``sshd_t.stdout | fedisec.hardening.sshd_effective`` parses
+  ``sshd -T`` into a dict with lowercase keys; hostkey, port, listenaddress,
+  acceptenv, subsystem and allow/deny users/groups are lists.
+- ``ssh_lockout_problems``: ``config | fedisec.hardening.ssh_lockout_problems(login,
+  keyed_users)`` returns why applying the configuration would lock the Ansible user
+  or every key holder out; an empty list means it is safe.
+
+Invalid input raises AnsibleFilterError.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening import (
+    ssh_algorithms,
+    ssh_default_algorithms,
+    ssh_lockout_problems,
+    sshd_effective,
+)
+
+_T = TypeVar("_T")
+
+
+def _filter(func: Callable[..., _T]) -> Callable[..., _T]:
+    """Wrap ``func`` so that its ValueError surfaces as AnsibleFilterError."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs) -> _T:
+        try:
+            return func(*args, **kwargs)
+        except ValueError as exc:
+            raise AnsibleFilterError(str(exc)) from exc
+
+    return wrapper
+
+
+class FilterModule:
+    """fedisec.hardening filters for OpenSSH server configuration."""
+
+    def filters(self) -> dict[str, Callable[..., object]]:
+        """Map filter names to their implementations."""
+        return {
+            "ssh_algorithms": _filter(ssh_algorithms),
+            "ssh_default_algorithms": _filter(ssh_default_algorithms),
+            "sshd_effective": _filter(sshd_effective),
+            "ssh_lockout_problems": _filter(ssh_lockout_problems),
+        }
