@@ -10,7 +10,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || die "run as root (podman networks, debootstrap and apt need it)"
 mkdir -p "$FEDISEC_CACHE"
 
-HOST_PACKAGES=(podman runc debootstrap apt-cacher-ng python3-venv ca-certificates)
+HOST_PACKAGES=(podman runc debootstrap apt-cacher-ng python3-venv ca-certificates openssh-client nftables)
 
 install_host_packages() {
   local missing=()

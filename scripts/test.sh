@@ -12,6 +12,9 @@ FEDISEC_LAB_SUBNET=$(lab_subnet)
 export FEDISEC_LAB_GATEWAY FEDISEC_LAB_SUBNET
 
 log "lint"
+# molecule installs the checkout into ~/.ansible/collections; a copy left there by an
+# earlier run would shadow this checkout's roles for ansible-lint.
+rm -rf "${HOME:?}/.ansible/collections/ansible_collections/fedisec/hardening"
 yamllint --strict .
 ansible-lint --offline --profile production
 

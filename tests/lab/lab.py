@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import subprocess
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 
 
 class Lab:
@@ -60,3 +65,25 @@ class Lab:
 
     def json_lines(self, text: str) -> list[dict]:
         return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def playbook(self, playbook: str, *extra: str, inventory: str | None = None) -> subprocess.CompletedProcess:
+        """Runs a playbook of tests/lab (or the repository) from the controller; returns the result."""
+        path = HERE / playbook if (HERE / playbook).exists() else REPO / playbook
+        return subprocess.run(
+            ["ansible-playbook", "-i", inventory or self.inventory_dir, str(path), *extra],
+            capture_output=True, text=True, check=False, cwd=REPO, timeout=900,
+        )
+
+    def ssh_inventory(self, directory: Path) -> str:
+        """An inventory that reaches fedi over real SSH as `admin` (sudo) with the drill key
+        made at run time, instead of podman exec: the way Ansible reaches a real host."""
+        secrets = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+        address = self.host("fedi").check_output("hostname -I").split()[0]
+        inventory = directory / "ssh-inventory.yml"
+        inventory.write_text(yaml.safe_dump({"fediverse": {"hosts": {"fedi": {
+            "ansible_host": address,
+            "ansible_user": "admin",
+            "ansible_ssh_private_key_file": str(secrets / "drill_key"),
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+        }}}}))
+        return str(inventory)

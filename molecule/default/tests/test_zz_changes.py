@@ -45,6 +45,42 @@ def test_a_setting_postgresql_refuses_never_lands(lab):
     assert fedi.check_output("su postgres -c 'psql -XAtc \"SHOW port\"'") == "5432"
 
 
+DROPIN = "/etc/ssh/sshd_config.d/00-fedisec-hardening.conf"
+
+
+def admin_login_works(lab):
+    return lab.host("backup").run(
+        "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
+        " -i /root/lab-keys/admin admin@fedi true").rc == 0
+
+
+def test_a_setting_sshd_refuses_never_lands(lab):
+    fedi = lab.host("fedi")
+    before = fedi.file(DROPIN).sha256sum
+    # Valid for the argument spec, refused by `sshd -t` on a copy of the whole configuration.
+    run = lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening",
+                       "-e", '{"ssh_hardening_max_startups": "10:30:x"}')
+    assert run.returncode != 0
+    assert "Invalid MaxStartups spec" in run.stdout + run.stderr
+    assert fedi.file(DROPIN).sha256sum == before
+    assert admin_login_works(lab)
+
+
+def test_the_guard_refuses_to_lock_out_the_user_ansible_connects_as(lab, tmp_path):
+    # Over real SSH as admin (sudo), like a real host: an AllowGroups admin is not in.
+    fedi = lab.host("fedi")
+    before = fedi.file(DROPIN).sha256sum
+    run = lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening",
+                       "-e", '{"ssh_hardening_allow_groups": ["totp"]}',
+                       inventory=lab.ssh_inventory(tmp_path))
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "the user Ansible connects as ('admin') would be locked out" in output
+    assert "matches ssh_hardening_allow_groups (totp)" in output
+    assert fedi.file(DROPIN).sha256sum == before
+    assert admin_login_works(lab)
+
+
 def test_forced_renewal_keeps_the_key_and_reloads_without_restart(lab):
     fedi = lab.host("fedi")
     before = lab.served_certificate("backup", "fedi")
