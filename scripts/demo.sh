@@ -17,5 +17,9 @@ install_collection
 molecule converge -s default
 log "what the lab proves (testinfra, from the outside peer and on the host)"
 molecule verify -s default
+log "ssh-audit of fedi, from the outside peer"
+podman exec backup ssh-audit --no-colors fedi | grep -E '^\((kex|key|enc|mac)\)' || true
+log "fedi's firewall (nft list table inet fedisec)"
+podman exec fedi nft list table inet fedisec
 log "lab is up: podman exec -it fedi bash; DNS records to publish:"
 podman exec fedi sh -c 'cat /etc/fedisec/dns-records/*.txt'
