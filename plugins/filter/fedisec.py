@@ -14,29 +14,15 @@ Invalid input raises AnsibleFilterError.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.fedisec.hardening.plugins.module_utils.csp import build_csp
 from ansible_collections.fedisec.hardening.plugins.module_utils.hsts import build_hsts
 from ansible_collections.fedisec.hardening.plugins.module_utils.tlsa import (
     caa_record,
     tlsa_3_1_1,
 )
-
-
-def _filter(func: Callable[..., str]) -> Callable[..., str]:
-    """Wrap ``func`` so that its ValueError surfaces as AnsibleFilterError."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs) -> str:
-        try:
-            return func(*args, **kwargs)
-        except ValueError as exc:
-            raise AnsibleFilterError(str(exc)) from exc
-
-    return wrapper
+from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import ansible_filter
 
 
 class FilterModule:
@@ -45,8 +31,8 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., str]]:
         """Map filter names to their implementations."""
         return {
-            "tlsa_3_1_1": _filter(tlsa_3_1_1),
-            "caa_record": _filter(caa_record),
-            "csp": _filter(build_csp),
-            "hsts": _filter(build_hsts),
+            "tlsa_3_1_1": ansible_filter(tlsa_3_1_1),
+            "caa_record": ansible_filter(caa_record),
+            "csp": ansible_filter(build_csp),
+            "hsts": ansible_filter(build_hsts),
         }

@@ -21,32 +21,15 @@ range 1-65535``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import TypeVar
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.fedisec.hardening.plugins.module_utils.firewall import (
     firewall_ingress_allows,
     firewall_nft,
     firewall_pf,
     firewall_policy,
 )
-
-_T = TypeVar("_T")
-
-
-def _filter(func: Callable[..., _T]) -> Callable[..., _T]:
-    """Wrap ``func`` so that its ValueError surfaces as AnsibleFilterError."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs) -> _T:
-        try:
-            return func(*args, **kwargs)
-        except ValueError as exc:
-            raise AnsibleFilterError(str(exc)) from exc
-
-    return wrapper
+from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import ansible_filter
 
 
 class FilterModule:
@@ -55,8 +38,8 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., object]]:
         """Map filter names to their implementations."""
         return {
-            "firewall_policy": _filter(firewall_policy),
-            "firewall_nft": _filter(firewall_nft),
-            "firewall_pf": _filter(firewall_pf),
-            "firewall_ingress_allows": _filter(firewall_ingress_allows),
+            "firewall_policy": ansible_filter(firewall_policy),
+            "firewall_nft": ansible_filter(firewall_nft),
+            "firewall_pf": ansible_filter(firewall_pf),
+            "firewall_ingress_allows": ansible_filter(firewall_ingress_allows),
         }

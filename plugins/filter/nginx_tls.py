@@ -14,30 +14,13 @@ Invalid input raises AnsibleFilterError.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import TypeVar
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.fedisec.hardening.plugins.module_utils.nginx_tls import (
     nginx_build_info,
     tls_groups,
 )
-
-_T = TypeVar("_T")
-
-
-def _filter(func: Callable[..., _T]) -> Callable[..., _T]:
-    """Wrap ``func`` so that its ValueError surfaces as AnsibleFilterError."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs) -> _T:
-        try:
-            return func(*args, **kwargs)
-        except ValueError as exc:
-            raise AnsibleFilterError(str(exc)) from exc
-
-    return wrapper
+from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import ansible_filter
 
 
 class FilterModule:
@@ -46,6 +29,6 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., object]]:
         """Map filter names to their implementations."""
         return {
-            "nginx_build_info": _filter(nginx_build_info),
-            "tls_groups": _filter(tls_groups),
+            "nginx_build_info": ansible_filter(nginx_build_info),
+            "tls_groups": ansible_filter(tls_groups),
         }

@@ -22,32 +22,15 @@ Invalid input raises AnsibleFilterError.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from typing import TypeVar
 
-from ansible.errors import AnsibleFilterError
 from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening import (
     ssh_algorithms,
     ssh_default_algorithms,
     ssh_lockout_problems,
     sshd_effective,
 )
-
-_T = TypeVar("_T")
-
-
-def _filter(func: Callable[..., _T]) -> Callable[..., _T]:
-    """Wrap ``func`` so that its ValueError surfaces as AnsibleFilterError."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs) -> _T:
-        try:
-            return func(*args, **kwargs)
-        except ValueError as exc:
-            raise AnsibleFilterError(str(exc)) from exc
-
-    return wrapper
+from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import ansible_filter
 
 
 class FilterModule:
@@ -56,8 +39,8 @@ class FilterModule:
     def filters(self) -> dict[str, Callable[..., object]]:
         """Map filter names to their implementations."""
         return {
-            "ssh_algorithms": _filter(ssh_algorithms),
-            "ssh_default_algorithms": _filter(ssh_default_algorithms),
-            "sshd_effective": _filter(sshd_effective),
-            "ssh_lockout_problems": _filter(ssh_lockout_problems),
+            "ssh_algorithms": ansible_filter(ssh_algorithms),
+            "ssh_default_algorithms": ansible_filter(ssh_default_algorithms),
+            "sshd_effective": ansible_filter(sshd_effective),
+            "ssh_lockout_problems": ansible_filter(ssh_lockout_problems),
         }

@@ -403,6 +403,20 @@ def _user_ref(name: str, users: Mapping, where: _Where) -> dict | None:
     return {"name": name, "uid": _uid(users, name, where)}
 
 
+def _host_user(
+    name: str, users: Mapping, where: _Where, optional: bool, option: str, dropped: list
+) -> dict | None:
+    """Return ``{"name", "uid"}`` for an existing user. A missing one is recorded in
+    ``dropped`` (None is returned) when ``optional``, and an error otherwise."""
+    user = _user_ref(name, users, where)
+    if user is not None:
+        return user
+    if optional:
+        dropped.append({"variable": where.variable, "entry": where.name, "user": name})
+        return None
+    raise where.error(f"user {name!r} does not exist on this host ({option})")
+
+
 # ---------------------------------------------------------------------------
 # Rule kinds
 
@@ -440,15 +454,10 @@ def _egress(policy: Mapping, sets: Mapping, users: Mapping, dropped: list) -> li
         }
         if entry.get("user") is not None:
             name = _user_name(entry["user"], "user", where, _EVERY_USER_HINT)
-            user = _user_ref(name, users, where)
-            if user is None and optional:
-                dropped.append({"variable": where.variable, "entry": where.name, "user": name})
-                continue
+            hint = "set optional: true to skip the rule when the user is missing"
+            user = _host_user(name, users, where, optional, hint, dropped)
             if user is None:
-                raise where.error(
-                    f"user {name!r} does not exist on this host"
-                    " (set optional: true to skip the rule when the user is missing)"
-                )
+                continue
             rule["user"] = user["name"]
             rule["uid"] = user["uid"]
         rules.append(rule)
@@ -493,16 +502,10 @@ def _loopback_users(entry: Mapping, users: Mapping, where: _Where, dropped: list
         if name in seen:
             raise where.error(f"duplicate user {name!r} in users")
         seen.append(name)
-        user = _user_ref(name, users, where)
-        if user is None and optional:
-            dropped.append({"variable": where.variable, "entry": where.name, "user": name})
-            continue
-        if user is None:
-            raise where.error(
-                f"user {name!r} does not exist on this host"
-                " (set optional_users: true to drop missing users)"
-            )
-        allowed.append(user)
+        hint = "set optional_users: true to drop missing users"
+        user = _host_user(name, users, where, optional, hint, dropped)
+        if user is not None:
+            allowed.append(user)
     return allowed
 
 
