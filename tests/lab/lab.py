@@ -11,6 +11,8 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+# Lab hosts get new host keys with every lab: no known_hosts.
+SSH_OPTS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5"
 
 
 class Lab:
@@ -65,6 +67,12 @@ class Lab:
 
     def json_lines(self, text: str) -> list[dict]:
         return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def ssh(self, user: str, command: str = "id -un", options: str = "", env: str = ""):
+        """Runs `ssh user@fedi command` on backup with the user's lab key; returns the result."""
+        return self.host("backup").run(
+            f"{env} ssh {SSH_OPTS} -o LogLevel=ERROR -i /root/lab-keys/{user} {options}"
+            f" {user}@fedi {shlex.quote(command)}")
 
     def playbook(self, playbook: str, *extra: str, inventory: str | None = None) -> subprocess.CompletedProcess:
         """Runs a playbook of tests/lab (or the repository) from the controller; returns the result."""

@@ -9,16 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from lab import SSH_OPTS
 
 SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
-SSH_OPTS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5"
-
-
-def ssh(lab, user, command="id -un", options="", env=""):
-    """Runs `ssh user@fedi command` on backup with the user's key; returns the result."""
-    line = (f"{env} ssh {SSH_OPTS} -o LogLevel=ERROR -i /root/lab-keys/{user} {options}"
-            f" {user}@fedi {shlex.quote(command)}")
-    return lab.host("backup").run(line)
 
 
 def password_attempt(lab, user, method):
@@ -58,13 +51,13 @@ def test_the_right_password_is_refused(lab, method):
 
 
 def test_a_key_login_by_an_allowed_user_works(lab):
-    result = ssh(lab, "admin")
+    result = lab.ssh("admin")
     assert result.rc == 0, result.stderr
     assert result.stdout.strip() == "admin"
 
 
 def test_a_key_login_outside_allowgroups_is_refused(lab):
-    result = ssh(lab, "outsider", options="-o BatchMode=yes")
+    result = lab.ssh("outsider", options="-o BatchMode=yes")
     assert result.rc == 255
     assert "Permission denied" in result.stderr
     log = lab.host("fedi").check_output("journalctl -u ssh --no-pager -q -g outsider")
@@ -72,7 +65,7 @@ def test_a_key_login_outside_allowgroups_is_refused(lab):
 
 
 def test_a_hardware_key_group_member_cannot_use_a_software_key(lab):
-    result = ssh(lab, "hwuser", options="-o BatchMode=yes")
+    result = lab.ssh("hwuser", options="-o BatchMode=yes")
     assert result.rc == 255
     assert "Permission denied" in result.stderr
     # Refused for the key type, not for the account (hwuser is in ssh-users).
@@ -101,17 +94,17 @@ def test_hardware_key_group_gets_sk_keys_only_with_verify_required(lab):
 
 def test_totp_group_needs_the_code_after_the_key(lab):
     # The key alone is a partial success: sshd then asks for the code.
-    result = ssh(lab, "totpuser", options="-o BatchMode=yes")
+    result = lab.ssh("totpuser", options="-o BatchMode=yes")
     assert result.rc == 255
     assert "Permission denied (keyboard-interactive)" in result.stderr
     # The key plus a wrong code fails, the key plus the right code gets in.
     secret = (SECRETS / "totp-totpuser").read_text().strip()
     code = totp(secret, time.time())
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    refused = ssh(lab, "totpuser", options="-o NumberOfPasswordPrompts=1",
+    refused = lab.ssh("totpuser", options="-o NumberOfPasswordPrompts=1",
                   env=f"SSHPASS={wrong} sshpass -e -P 'Verification code'")
     assert refused.rc != 0
-    right = ssh(lab, "totpuser", env=f"SSHPASS={totp(secret, time.time())} sshpass -e -P 'Verification code'")
+    right = lab.ssh("totpuser", env=f"SSHPASS={totp(secret, time.time())} sshpass -e -P 'Verification code'")
     assert right.rc == 0, right.stderr
     assert right.stdout.strip() == "totpuser"
 

@@ -1,19 +1,12 @@
 """Changes on the converged lab, run last: a bad config never lands, renewal swaps the
 certificate (nginx and Exim) without a restart, and a failing renewal keeps the working one."""
-import os
-import subprocess
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MARKER = "/var/lib/fedisec-acme/force-renewal"
 SITE = "/etc/nginx/sites-available/fedisec-fedi.conf"
 
 
 def site_yml(lab, *extra):
-    return subprocess.run(
-        ["ansible-playbook", "-i", lab.inventory_dir, os.path.join(REPO, "playbooks", "site.yml"),
-         "--limit", "fedi", *extra],
-        capture_output=True, text=True, check=False, cwd=REPO,
-    )
+    return lab.playbook("playbooks/site.yml", "--limit", "fedi", *extra)
 
 
 def nginx_master_pid(lab):
@@ -49,9 +42,7 @@ DROPIN = "/etc/ssh/sshd_config.d/00-fedisec-hardening.conf"
 
 
 def admin_login_works(lab):
-    return lab.host("backup").run(
-        "ssh -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes"
-        " -i /root/lab-keys/admin admin@fedi true").rc == 0
+    return lab.ssh("admin", "true", "-o BatchMode=yes").rc == 0
 
 
 def test_a_setting_sshd_refuses_never_lands(lab):
