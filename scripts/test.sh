@@ -11,19 +11,20 @@ FEDISEC_LAB_GATEWAY=$(lab_gateway)
 FEDISEC_LAB_SUBNET=$(lab_subnet)
 export FEDISEC_LAB_GATEWAY FEDISEC_LAB_SUBNET
 
-log "lint"
+log "build and install the collection; the installed playbook resolves"
 # molecule installs the checkout into ~/.ansible/collections; a copy left there by an
-# earlier run would shadow this checkout's roles for ansible-lint.
+# earlier run would shadow the freshly built one.
 rm -rf "${HOME:?}/.ansible/collections/ansible_collections/fedisec/hardening"
+install_collection
+(cd /tmp && ansible-playbook --syntax-check -i localhost, fedisec.hardening.site >/dev/null)
+
+log "lint"
+# ansible-lint resolves fedisec.hardening.* roles through the collection installed above.
 yamllint --strict .
 ansible-lint --offline --profile production
 
 log "plugin unit tests"
 pytest -q -p no:cacheprovider tests/unit
-
-log "build and install the collection; the installed playbook resolves"
-install_collection
-(cd /tmp && ansible-playbook --syntax-check -i localhost, fedisec.hardening.site >/dev/null)
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(default nginx_tls_static)
