@@ -10,7 +10,10 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || die "run as root (podman networks, debootstrap and apt need it)"
 mkdir -p "$FEDISEC_CACHE"
 
-HOST_PACKAGES=(podman runc debootstrap apt-cacher-ng python3-venv ca-certificates openssh-client nftables)
+# netavark + aardvark-dns: the internal network gets a gateway on the host (the apt cache)
+# and resolves the lab's host names; podman's older CNI backend gives an internal network neither.
+HOST_PACKAGES=(podman runc netavark aardvark-dns debootstrap apt-cacher-ng python3-venv ca-certificates
+               openssh-client nftables)
 
 install_host_packages() {
   local missing=()
@@ -61,9 +64,12 @@ setup_venv() {
 }
 
 setup_network() {
-  podman network exists "$FEDISEC_NETWORK" && return
-  log "creating the internal lab network $FEDISEC_NETWORK"
-  podman network create --internal "$FEDISEC_NETWORK" >/dev/null
+  if ! podman network exists "$FEDISEC_NETWORK"; then
+    log "creating the internal lab network $FEDISEC_NETWORK"
+    podman network create --internal "$FEDISEC_NETWORK" >/dev/null
+  fi
+  [ -n "$(lab_gateway)" ] && [ "$(lab_gateway)" != "<nil>" ] \
+    || die "network $FEDISEC_NETWORK has no gateway address: the lab could not reach its apt cache (podman network backend: $(podman info --format '{{.Host.NetworkBackend}}'))"
 }
 
 build_image() {
