@@ -10,10 +10,9 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || die "run as root (podman networks, debootstrap and apt need it)"
 mkdir -p "$FEDISEC_CACHE"
 
-# netavark + aardvark-dns: the internal network gets a gateway on the host (the apt cache)
-# and resolves the lab's host names; podman's older CNI backend gives an internal network neither.
-HOST_PACKAGES=(podman runc netavark aardvark-dns debootstrap apt-cacher-ng python3-venv ca-certificates
-               openssh-client nftables)
+# netavark: the internal network gets a gateway address on the host, where the apt cache
+# listens; podman's older CNI backend gives an internal network none.
+HOST_PACKAGES=(podman runc netavark debootstrap apt-cacher-ng python3-venv ca-certificates openssh-client nftables)
 
 install_host_packages() {
   local missing=()
@@ -63,13 +62,25 @@ setup_venv() {
   find "$FEDISEC_CACHE" -maxdepth 1 -name 'venv-*' ! -path "$FEDISEC_VENV" -exec rm -rf {} +
 }
 
+# The lab network: internal (no route out), its gateway address on this machine (the apt
+# cache listens there; netavark sets it only when the gateway is given), and no podman DNS:
+# aardvark-dns would forward every name it does not know to this machine's resolvers. The
+# lab runs its own name server on acme, which knows the lab hosts and nothing else.
 setup_network() {
-  if ! podman network exists "$FEDISEC_NETWORK"; then
-    log "creating the internal lab network $FEDISEC_NETWORK"
-    podman network create --internal "$FEDISEC_NETWORK" >/dev/null
+  local gateway want
+  gateway=$(python3 -c 'import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' \
+    "$FEDISEC_LAB_SUBNET") || die "FEDISEC_LAB_SUBNET=$FEDISEC_LAB_SUBNET is not a network (e.g. 10.89.0.0/24)"
+  want="true false $FEDISEC_LAB_SUBNET $gateway"
+  if podman network exists "$FEDISEC_NETWORK" && [ "$(podman network inspect "$FEDISEC_NETWORK" \
+       --format '{{.Internal}} {{.DNSEnabled}}{{range .Subnets}} {{.Subnet}} {{.Gateway}}{{end}}')" != "$want" ]; then
+    log "recreating $FEDISEC_NETWORK: internal, $FEDISEC_LAB_SUBNET via $gateway, no podman DNS"
+    podman network rm -f "$FEDISEC_NETWORK" >/dev/null
   fi
-  [ -n "$(lab_gateway)" ] && [ "$(lab_gateway)" != "<nil>" ] \
-    || die "network $FEDISEC_NETWORK has no gateway address: the lab could not reach its apt cache (podman network backend: $(podman info --format '{{.Host.NetworkBackend}}'))"
+  if ! podman network exists "$FEDISEC_NETWORK"; then
+    log "creating the internal lab network $FEDISEC_NETWORK ($FEDISEC_LAB_SUBNET)"
+    podman network create --internal --disable-dns --subnet "$FEDISEC_LAB_SUBNET" --gateway "$gateway" \
+      "$FEDISEC_NETWORK" >/dev/null
+  fi
 }
 
 build_image() {

@@ -4,6 +4,8 @@ FEDISEC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Everything cached across runs on the same machine lives here (venv, rootfs tarballs).
 FEDISEC_CACHE=${FEDISEC_CACHE:-/var/cache/fedisec-lab}
 FEDISEC_NETWORK=${FEDISEC_NETWORK:-fedisec-lab}
+# Its subnet; set another one if this machine already uses it.
+FEDISEC_LAB_SUBNET=${FEDISEC_LAB_SUBNET:-10.89.0.0/24}
 FEDISEC_IMAGE_PREFIX=localhost/fedisec-debian
 FEDISEC_SUITES=${FEDISEC_SUITES:-bookworm}
 FEDISEC_REQS_HASH=$(sha256sum "$FEDISEC_ROOT/requirements-dev.txt" | cut -c1-12)
@@ -11,7 +13,7 @@ FEDISEC_VENV=$FEDISEC_CACHE/venv-$FEDISEC_REQS_HASH
 CONTAINERS_CONF=$FEDISEC_ROOT/lab/containers.conf
 ANSIBLE_CONFIG=$FEDISEC_ROOT/ansible.cfg
 PATH=$FEDISEC_VENV/bin:$PATH
-export FEDISEC_ROOT FEDISEC_CACHE FEDISEC_NETWORK FEDISEC_IMAGE_PREFIX FEDISEC_SUITES FEDISEC_VENV \
+export FEDISEC_ROOT FEDISEC_CACHE FEDISEC_NETWORK FEDISEC_LAB_SUBNET FEDISEC_IMAGE_PREFIX FEDISEC_SUITES FEDISEC_VENV \
   CONTAINERS_CONF ANSIBLE_CONFIG PATH
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
