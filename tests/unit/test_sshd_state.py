@@ -64,13 +64,13 @@ def test_weak_moduli_are_counted_by_modulus_length():
         "20230101000000 2 6 100 3071 5 C0FFEE",      # 3072-bit: kept
         "20230101000000 2 6 100 8191 2 C0FFEE",      # 8192-bit: kept
         "20230101000000 2 6 100 1535 2 C0FFEE",      # 1536-bit: weak
-        "20230101000000 2 6 100 abc 2 C0FFEE",       # not a number: ignored
+        "20230101000000 2 6 100 abc 2 C0FFEE",       # not a number: 0, weak (the awk filter drops it)
         "short line",
         "",
     ]
-    assert state.weak_moduli(lines, 3072) == 2
-    assert state.weak_moduli(lines, 8192) == 3
-    assert state.weak_moduli(lines, 1024) == 0
+    assert state.weak_moduli(lines, 3072) == 3
+    assert state.weak_moduli(lines, 8192) == 4
+    assert state.weak_moduli(lines, 1024) == 1
 
 
 def test_key_types_of_an_account(tmp_path, rsa_2048, rsa_3072, ed):
