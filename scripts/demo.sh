@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lab-env.sh
 . scripts/lab-env.sh
 FEDISEC_LAB_GATEWAY=$(lab_gateway)
-FEDISEC_LAB_SUBNET=$(lab_subnet)
-export FEDISEC_LAB_GATEWAY FEDISEC_LAB_SUBNET
+export FEDISEC_LAB_GATEWAY
 if [ "${1:-}" = destroy ]; then
   exec molecule destroy -s default
 fi

@@ -4,7 +4,8 @@ FEDISEC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Everything cached across runs on the same machine lives here (venv, rootfs tarballs).
 FEDISEC_CACHE=${FEDISEC_CACHE:-/var/cache/fedisec-lab}
 FEDISEC_NETWORK=${FEDISEC_NETWORK:-fedisec-lab}
-# Its subnet; set another one if this machine already uses it.
+# Its subnet (the lab's clients connect from there; bootstrap makes the network match it).
+# Set another one if this machine already uses it.
 FEDISEC_LAB_SUBNET=${FEDISEC_LAB_SUBNET:-10.89.0.0/24}
 FEDISEC_IMAGE_PREFIX=localhost/fedisec-debian
 FEDISEC_SUITES=${FEDISEC_SUITES:-bookworm}
@@ -23,12 +24,6 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 lab_gateway() {
   podman network inspect "$FEDISEC_NETWORK" \
     --format '{{range .Subnets}}{{.Gateway}}{{end}}' 2>/dev/null
-}
-
-# Its subnet (CIDR): the lab's clients connect from there.
-lab_subnet() {
-  podman network inspect "$FEDISEC_NETWORK" \
-    --format '{{range .Subnets}}{{.Subnet}}{{end}}' 2>/dev/null
 }
 
 # Collections: the built tarball of this checkout, installed where ansible.cfg looks, so

@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lab-env.sh
 . scripts/lab-env.sh
 FEDISEC_LAB_GATEWAY=$(lab_gateway)
-FEDISEC_LAB_SUBNET=$(lab_subnet)
-export FEDISEC_LAB_GATEWAY FEDISEC_LAB_SUBNET
+export FEDISEC_LAB_GATEWAY
 
 log "build and install the collection; the installed playbook resolves"
 # molecule installs the checkout into ~/.ansible/collections; a copy left there by an
