@@ -1,12 +1,19 @@
 # shellcheck shell=bash
 # Common settings for the lab scripts; sourced, never executed.
 FEDISEC_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# Everything cached across runs on the same machine lives here (venv, rootfs tarballs).
+# Everything cached across runs on the same machine lives here (venv, rootfs tarballs,
+# the lab's apt cache).
 FEDISEC_CACHE=${FEDISEC_CACHE:-/var/cache/fedisec-lab}
 FEDISEC_NETWORK=${FEDISEC_NETWORK:-fedisec-lab}
 # Its subnet (the lab's clients connect from there; bootstrap makes the network match it).
-# Set another one if this machine already uses it.
+# Set another one if this machine already uses it. The gateway is its first address: the
+# machine's side of the network, where the lab's apt cache answers.
 FEDISEC_LAB_SUBNET=${FEDISEC_LAB_SUBNET:-10.89.0.0/24}
+FEDISEC_LAB_GATEWAY=$(python3 -c 'import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' \
+  "$FEDISEC_LAB_SUBNET" 2>/dev/null) || {
+  printf 'error: FEDISEC_LAB_SUBNET=%s is not a network (e.g. 10.89.0.0/24)\n' "$FEDISEC_LAB_SUBNET" >&2; exit 1; }
+# The lab's own apt cache (not the machine's apt-cacher-ng, if it runs one): Debian only.
+FEDISEC_APT_CACHE_PORT=${FEDISEC_APT_CACHE_PORT:-3143}
 FEDISEC_IMAGE_PREFIX=localhost/fedisec-debian
 FEDISEC_SUITES=${FEDISEC_SUITES:-bookworm}
 FEDISEC_REQS_HASH=$(sha256sum "$FEDISEC_ROOT/requirements-dev.txt" | cut -c1-12)
@@ -14,28 +21,32 @@ FEDISEC_VENV=$FEDISEC_CACHE/venv-$FEDISEC_REQS_HASH
 CONTAINERS_CONF=$FEDISEC_ROOT/lab/containers.conf
 ANSIBLE_CONFIG=$FEDISEC_ROOT/ansible.cfg
 PATH=$FEDISEC_VENV/bin:$PATH
-export FEDISEC_ROOT FEDISEC_CACHE FEDISEC_NETWORK FEDISEC_LAB_SUBNET FEDISEC_IMAGE_PREFIX FEDISEC_SUITES FEDISEC_VENV \
-  CONTAINERS_CONF ANSIBLE_CONFIG PATH
+export FEDISEC_ROOT FEDISEC_CACHE FEDISEC_NETWORK FEDISEC_LAB_SUBNET FEDISEC_LAB_GATEWAY FEDISEC_APT_CACHE_PORT \
+  FEDISEC_IMAGE_PREFIX FEDISEC_SUITES FEDISEC_VENV CONTAINERS_CONF ANSIBLE_CONFIG PATH
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Gateway address of the internal lab network: the apt cache listens there.
-lab_gateway() {
-  podman network inspect "$FEDISEC_NETWORK" \
-    --format '{{range .Subnets}}{{.Gateway}}{{end}}' 2>/dev/null
-}
-
 # Collections: the built tarball of this checkout, installed where ansible.cfg looks, so
-# that every lab run uses the collection exactly as a user installs it.
+# that every lab run uses the collection exactly as a user installs it. Built once per
+# content of the collection's files: a rerun with nothing changed skips both steps.
 ANSIBLE_COLLECTIONS_PATH=$FEDISEC_ROOT/.cache/collections
 export ANSIBLE_COLLECTIONS_PATH
 
 install_collection() {
-  local build=$FEDISEC_ROOT/.cache/build
+  local build=$FEDISEC_ROOT/.cache/build stamp digest
+  stamp=$ANSIBLE_COLLECTIONS_PATH/ansible_collections/fedisec/hardening/.fedisec-source
+  # What the built tarball holds: the checkout less galaxy.yml's build_ignore.
+  digest=$(cd "$FEDISEC_ROOT" && git ls-files -co --exclude-standard -- . ':!molecule' ':!tests/lab' ':!scripts' \
+             ':!lab' ':!.ci' | sort | xargs sha256sum 2>/dev/null | sha256sum | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
+    log "collection unchanged since it was installed ($digest)"
+    return
+  fi
   rm -rf "$build" && mkdir -p "$build"
   ansible-galaxy collection build --force --output-path "$build" "$FEDISEC_ROOT" >/dev/null
   ansible-galaxy collection install --offline --no-deps --force \
     -p "$ANSIBLE_COLLECTIONS_PATH" "$build"/fedisec-hardening-*.tar.gz >/dev/null
+  echo "$digest" > "$stamp"
   log "installed $(basename "$build"/fedisec-hardening-*.tar.gz) into $ANSIBLE_COLLECTIONS_PATH"
 }

@@ -7,12 +7,10 @@ cd "$(dirname "$0")/.."
 "$PWD/scripts/bootstrap.sh"
 # shellcheck source=scripts/lab-env.sh
 . scripts/lab-env.sh
-FEDISEC_LAB_GATEWAY=$(lab_gateway)
-export FEDISEC_LAB_GATEWAY
 
 log "build and install the collection; the installed playbook resolves"
-# molecule installs the checkout into ~/.ansible/collections; a copy left there by an
-# earlier run would shadow the freshly built one.
+# An older molecule installed the checkout into ~/.ansible/collections (the scenarios now
+# say prerun: false); a copy left there would shadow the freshly built one.
 rm -rf "${HOME:?}/.ansible/collections/ansible_collections/fedisec/hardening"
 install_collection
 (cd /tmp && ansible-playbook --syntax-check -i localhost, fedisec.hardening.site >/dev/null)

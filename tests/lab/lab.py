@@ -7,12 +7,39 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
+import testinfra
 import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 # Lab hosts get new host keys with every lab: no known_hosts.
 SSH_OPTS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5"
+# Run on a lab host: connects to ADDRESS PORT (IPv4, IPv6 or a name; `%iface` scope for
+# link-local) and prints the lab listener's answer ("open <port>"), "connected", "timeout"
+# or the errno name (ENETUNREACH: no route, no packet sent; EHOSTUNREACH: an ICMP
+# admin-prohibited reject; EPERM: dropped on the way out; ECONNREFUSED: a TCP reset).
+PROBE = """python3 -c '
+import errno, socket, sys
+try:
+    family, _, _, _, address = socket.getaddrinfo(sys.argv[1], int(sys.argv[2]), type=socket.SOCK_STREAM)[0]
+except OSError as exc:
+    sys.exit(print(errno.errorcode.get(exc.errno, "EAI_" + str(exc.errno))))
+s = socket.socket(family)
+s.settimeout(float(sys.argv[3]))
+try:
+    s.connect(address)
+except socket.timeout:
+    sys.exit(print("timeout"))
+except OSError as exc:
+    sys.exit(print(errno.errorcode.get(exc.errno, exc.errno)))
+s.settimeout(1)
+try:
+    answer = s.recv(64).decode(errors="replace").strip()
+except OSError:
+    answer = ""
+print(answer if answer.startswith("open ") else "connected")
+' %s %s %s"""
 
 
 class Lab:
@@ -28,6 +55,15 @@ class Lab:
         if name not in self._hosts:
             self._hosts[name] = self._get_host(f"podman://{name}")
         return self._hosts[name]
+
+    def names(self, group: str = "all") -> list[str]:
+        """The lab hosts of an inventory group, as molecule wrote the inventory."""
+        inventory = yaml.safe_load(Path(self.inventory_file).read_text())
+        return sorted((inventory.get(group) or {}).get("hosts") or {})
+
+    def connect(self, host: str, address: str, port: int, user: str = "root", timeout: float = 3) -> str:
+        """What `user` on a lab host gets when connecting to address:port (see PROBE)."""
+        return self.host(host).check_output(f"runuser -u %s -- {PROBE}", user, address, str(port), str(timeout))
 
     def copy(self, src: str, path: str, dst: str, dest: str, mode: str = "600") -> None:
         """Copies a file from one lab host to another, byte for byte."""
@@ -52,6 +88,13 @@ class Lab:
             name, _, value = line.partition(":")
             headers.append((name.strip(), value.strip()))
         return status, headers
+
+    def page(self, host: str, url: str, *curl_args: str) -> tuple[int, list[tuple[str, str]], str]:
+        """Like http(), with the response body too (the Observatory's SRI rule reads it)."""
+        status, headers = self.http(host, url, *curl_args)
+        body = self.host(host).check_output(
+            "curl -sS --max-time 10 %s", " ".join(shlex.quote(a) for a in (*curl_args, url)))
+        return status, headers, body
 
     def served_certificate(self, client: str, server: str, port: int = 443, starttls: str = "") -> dict:
         """Serial and public key of the certificate a server presents (optionally after STARTTLS)."""
@@ -95,3 +138,13 @@ class Lab:
             "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
         }}}}))
         return str(inventory)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "changes: changes the converged lab (drills, renewals, bad values); the demo leaves these out")
+
+
+@pytest.fixture(scope="session")
+def lab():
+    return Lab(os.environ["MOLECULE_INVENTORY_FILE"], testinfra.get_host)

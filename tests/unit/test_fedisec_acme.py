@@ -155,3 +155,33 @@ def test_atomic_write_reports_changes(tmp_path):
     assert not acme.atomic_write(path, b"x", 0o600, uid, gid)
     assert acme.atomic_write(path, b"x", 0o640, uid, gid)
     assert acme.atomic_write(path, b"y", 0o640, uid, gid)
+
+
+def test_describe_authorization_names_problem_detail_and_validation_record():
+    authz = {
+        "identifier": {"type": "dns", "value": "fedi"},
+        "status": "invalid",
+        "challenges": [
+            {"type": "dns-01", "status": "pending"},
+            {"type": "http-01", "status": "invalid",
+             "error": {"type": "urn:ietf:params:acme:error:connection",
+                       "detail": "10.89.0.99: Fetching http://fedi/.well-known/acme-challenge/x: Timeout"},
+             "validationRecord": [{"url": "http://fedi/.well-known/acme-challenge/x", "hostname": "fedi",
+                                   "port": "80", "addressUsed": "10.89.0.99"}]},
+        ],
+    }
+    text = acme.describe_authorization(authz)
+    assert text.startswith("fedi: http-01 urn:ietf:params:acme:error:connection: 10.89.0.99: Fetching")
+    assert "addressUsed=10.89.0.99" in text and "port=80" in text
+    assert "dns-01" not in text  # a challenge without an error says nothing
+
+
+@pytest.mark.parametrize("authz, expected", [
+    ({"identifier": {"value": "fedi"}, "status": "invalid", "challenges": []},
+     "fedi: status invalid, the CA gave no error"),
+    ({"challenges": [{"type": "http-01", "error": {"detail": ""}}]}, "?: http-01 no problem type: (no detail)"),
+    ({"challenges": [{"type": "http-01", "error": "broken"}]}, "?: status ?, the CA gave no error"),
+    ("not json", "unreadable authorization: 'not json'"),
+])
+def test_describe_authorization_with_incomplete_answers(authz, expected):
+    assert acme.describe_authorization(authz) == expected

@@ -1,17 +1,8 @@
-"""Shared fixtures for the lab tests: every lab host by name, and the test helpers."""
-import os
+"""The lab's test helpers (tests/lab) and the project's header grading (plugins/module_utils)."""
 import sys
 from pathlib import Path
 
-import pytest
-import testinfra
-
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests" / "lab"))
+sys.path[:0] = [str(REPO / "tests" / "lab"), str(REPO / "plugins" / "module_utils")]
 
-from lab import Lab  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def lab():
-    return Lab(os.environ["MOLECULE_INVENTORY_FILE"], testinfra.get_host)
+from lab import lab, pytest_configure  # noqa: E402,F401 (the fixture and the marker)

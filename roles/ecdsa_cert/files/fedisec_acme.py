@@ -340,6 +340,27 @@ def port_in_use(port: int = 80) -> bool:
     return False
 
 
+def describe_authorization(authz: dict) -> str:
+    """Why the CA refused an authorization (RFC 8555 7.1.4), from its JSON: per failed
+    challenge the problem type and detail, and what the CA connected to (validationRecord)."""
+    if not isinstance(authz, dict):
+        return f"unreadable authorization: {authz!r}"
+    ident = (authz.get("identifier") or {}).get("value", "?")
+    parts = []
+    for chall in authz.get("challenges") or []:
+        error = chall.get("error")
+        if not isinstance(error, dict):
+            continue
+        text = f"{ident}: {chall.get('type', '?')} {error.get('type', 'no problem type')}: " \
+               f"{error.get('detail') or '(no detail)'}"
+        for record in chall.get("validationRecord") or []:
+            seen = {k: record[k] for k in ("url", "hostname", "port", "addressUsed") if record.get(k)}
+            if seen:
+                text += " [validated " + ", ".join(f"{k}={v}" for k, v in seen.items()) + "]"
+        parts.append(text)
+    return "; ".join(parts) or f"{ident}: status {authz.get('status', '?')}, the CA gave no error"
+
+
 class Acme:
     """A thin layer over python3-acme: account handling and one order."""
 
@@ -400,12 +421,19 @@ class Acme:
             log(f"renewal information unavailable ({exc}); using the lifetime rule")
             return None
 
+    def authorization_json(self, authzr) -> dict:
+        """The authorization as the CA sends it (python3-acme drops validationRecord)."""
+        try:
+            return self.client._post_as_get(authzr.uri).json()  # noqa: SLF001 (no public call)
+        except Exception:  # noqa: BLE001 (the parsed copy still has the error)
+            return authzr.body.to_json()
+
     def issue(self, key, domains: list[str], webroot: str, profile: str | None) -> str:
         from cryptography import x509
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.x509.oid import NameOID
 
-        from acme import challenges
+        from acme import challenges, errors
 
         csr = (x509.CertificateSigningRequestBuilder()
                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domains[0])]))
@@ -435,7 +463,11 @@ class Acme:
                     written.append(path)
                 self.client.answer_challenge(challb, response)
             deadline = dt.datetime.now() + dt.timedelta(seconds=180)
-            order = self.client.poll_and_finalize(order, deadline)
+            try:
+                order = self.client.poll_and_finalize(order, deadline)
+            except errors.ValidationError as exc:
+                reasons = [describe_authorization(self.authorization_json(a)) for a in exc.failed_authzrs]
+                raise RuntimeError("the CA refused the validation: " + "; ".join(reasons)) from None
             return order.fullchain_pem
         finally:
             for path in written:
