@@ -16,6 +16,14 @@
 - ``ssh_lockout_problems``: ``config | fedisec.hardening.ssh_lockout_problems(login,
   keyed_users)`` returns why applying the configuration would lock the Ansible user
   or every key holder out; an empty list means it is safe.
+- ``ssh_kex_with_fallback``: ``ssh_hardening_kex_algorithms |
+  fedisec.hardening.ssh_kex_with_fallback(ssh_hardening_kex_classic_fallback)``
+  appends curve25519-sha256 and curve25519-sha256@libssh.org when the switch is on.
+- ``ssh_client_kex_problems``: ``kex | fedisec.hardening.ssh_client_kex_problems(
+  ssh_q_kex.stdout, connection, classic_fallback, client, client_error)`` returns why
+  Ansible could not reconnect with the final kex list: paramiko without a kex it
+  implements, or an OpenSSH client (``ssh -Q kex`` on the controller) that supports
+  none of them. Empty or garbled ``ssh -Q`` output is an error.
 
 Invalid input raises AnsibleFilterError.
 """
@@ -26,7 +34,9 @@ from collections.abc import Callable
 
 from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening import (
     ssh_algorithms,
+    ssh_client_kex_problems,
     ssh_default_algorithms,
+    ssh_kex_with_fallback,
     ssh_lockout_problems,
     sshd_effective,
 )
@@ -43,4 +53,6 @@ class FilterModule:
             "ssh_default_algorithms": ansible_filter(ssh_default_algorithms),
             "sshd_effective": ansible_filter(sshd_effective),
             "ssh_lockout_problems": ansible_filter(ssh_lockout_problems),
+            "ssh_kex_with_fallback": ansible_filter(ssh_kex_with_fallback),
+            "ssh_client_kex_problems": ansible_filter(ssh_client_kex_problems),
         }

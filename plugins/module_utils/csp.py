@@ -82,7 +82,9 @@ def _check_source(name: str, source: object) -> None:
         raise ValueError(f"{name}: empty source")
     if any(char.isspace() for char in source):
         raise ValueError(f"{name}: source {source!r} contains whitespace")
-    for char in ";,":
+    # ';' and ',' end the directive or the policy; a quote, a backslash or a brace would end
+    # or break the quoted string the policy is written into (an nginx map value).
+    for char in ';,"\\{}':
         if char in source:
             raise ValueError(f"{name}: source {source!r} contains {char!r}")
     if any(not "\x21" <= char <= "\x7e" for char in source):

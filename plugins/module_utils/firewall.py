@@ -27,6 +27,11 @@ Policy keys (all optional):
 - ``log``: ``{enabled: true, rate: "10/minute", prefix: "fedisec-fw"}``, logging of
   denied packets (nft rate-limits it; pf cannot).
 - ``ping``: accept ICMP / ICMPv6 echo requests (rate-limited on nft), default true.
+
+Both renderings always admit, whatever the policy: ICMP errors, IPv6 neighbour
+discovery (on nft only with hop limit 255, RFC 4861) and MLD, and DHCPv6 on the link
+(replies from ``fe80::/10`` port 547 to port 546, client messages from port 546 to
+``ff02::1:2`` port 547).
 """
 
 from __future__ import annotations
@@ -82,14 +87,28 @@ _PORT_RANGE = re.compile(r"([0-9]{1,5})-([0-9]{1,5})")
 _PING_RATE = "10/second"
 _NFT_ICMP_ERRORS = "destination-unreachable, time-exceeded, parameter-problem"
 _NFT_ICMPV6_ERRORS = "destination-unreachable, packet-too-big, time-exceeded, parameter-problem"
-_NFT_ICMPV6_IN = "nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, mld-listener-query"
-_NFT_ICMPV6_OUT = (
-    "nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert,"
-    " mld-listener-report, mld-listener-done, mld2-listener-report"
-)
+# Neighbour discovery is only valid with hop limit 255 (RFC 4861): a packet with
+# another hop limit was forwarded by a router, so it does not come from the link.
+# MLD messages carry hop limit 1 and are matched without it.
+_NFT_ND_HOPLIMIT = "ip6 hoplimit 255"
+_NFT_ICMPV6_ND_IN = "nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert"
+_NFT_ICMPV6_ND_OUT = "nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert"
+_NFT_ICMPV6_MLD_IN = "mld-listener-query"
+_NFT_ICMPV6_MLD_OUT = "mld-listener-report, mld-listener-done, mld2-listener-report"
+# DHCPv6 (RFC 8415): the client (port 546) sends to All_DHCP_Relay_Agents_and_Servers
+# (ff02::1:2, port 547); servers and relays answer from their link-local address.
+# Only privileged processes can bind port 546, so the egress rule needs no user.
+_DHCPV6_SERVERS = "ff02::1:2"
+_DHCPV6_SOURCES = "fe80::/10"
+_NFT_DHCPV6_IN = f"ip6 saddr {_DHCPV6_SOURCES} udp sport 547 udp dport 546 accept"
+_NFT_DHCPV6_OUT = f"ip6 daddr {_DHCPV6_SERVERS} udp sport 546 udp dport 547 accept"
 _NFT_DENY = "reject with icmpx type admin-prohibited"
 # pf: 143 is the MLDv2 listener report, which older pfctl versions cannot name.
 _PF_ICMPV6_ND = "neighbrsol neighbradv routersol routeradv listqry listenrep listendone 143"
+_PF_DHCPV6 = [
+    f"pass in quick inet6 proto udp from {_DHCPV6_SOURCES} port 547 to port 546",
+    f"pass out quick inet6 proto udp from port 546 to {_DHCPV6_SERVERS} port 547",
+]
 _PF_ICMP_ERRORS = "unreach timex paramprob"
 _PF_ICMPV6_ERRORS = "unreach toobig timex paramprob"
 # pf table names are limited to 31 characters (PF_TABLE_NAME_SIZE).
@@ -824,12 +843,14 @@ def _nft_input(policy: Mapping, set_ids: Mapping) -> list[str]:
         "ct state invalid drop",
         'iif "lo" accept',
         f"icmpv6 type {{ {_NFT_ICMPV6_ERRORS} }} accept",
-        f"icmpv6 type {{ {_NFT_ICMPV6_IN} }} accept",
+        f"icmpv6 type {{ {_NFT_ICMPV6_ND_IN} }} {_NFT_ND_HOPLIMIT} accept",
+        f"icmpv6 type {_NFT_ICMPV6_MLD_IN} accept",
         f"icmp type {{ {_NFT_ICMP_ERRORS} }} accept",
     ]
     if policy["ping"]:
         rules.append(f"icmp type echo-request limit rate {_PING_RATE} accept")
         rules.append(f"icmpv6 type echo-request limit rate {_PING_RATE} accept")
+    rules += ["# DHCPv6 replies from the servers and relays on the link", _NFT_DHCPV6_IN]
     for rule in policy["ingress"]:
         addresses = _nft_addresses(rule["sources"], "saddr", set_ids, policy["sets"])
         l4 = _nft_l4(rule["protos"], rule["ports"])
@@ -874,8 +895,11 @@ def _nft_output(policy: Mapping, set_ids: Mapping, groups: list[dict]) -> list[s
         'oif "lo" accept',
         "# kernel-generated packets without a socket (no uid) pass before the user rules",
         f"icmpv6 type {{ {_NFT_ICMPV6_ERRORS} }} accept",
-        f"icmpv6 type {{ {_NFT_ICMPV6_OUT} }} accept",
+        f"icmpv6 type {{ {_NFT_ICMPV6_ND_OUT} }} {_NFT_ND_HOPLIMIT} accept",
+        f"icmpv6 type {{ {_NFT_ICMPV6_MLD_OUT} }} accept",
         f"icmp type {{ {_NFT_ICMP_ERRORS} }} accept",
+        "# DHCPv6 client messages to the link's servers and relays (port 546: privileged only)",
+        _NFT_DHCPV6_OUT,
     ]
     for rule in policy["egress"]:
         if rule["uid"] is None:
@@ -1016,6 +1040,8 @@ def _pf_loopback(policy: Mapping) -> list[str]:
 def _pf_icmp(policy: Mapping) -> list[str]:
     """Return the ICMP rules: IPv6 neighbour discovery / MLD, errors, and ping."""
     lines = [
+        "# pf cannot match the hop limit: the kernel itself discards neighbour discovery",
+        "# with a hop limit other than 255 (RFC 4861).",
         f"pass quick inet6 proto icmp6 icmp6-type {{ {_PF_ICMPV6_ND} }}",
         f"pass out quick inet proto icmp icmp-type {{ {_PF_ICMP_ERRORS} }}",
         f"pass out quick inet6 proto icmp6 icmp6-type {{ {_PF_ICMPV6_ERRORS} }}",
@@ -1103,6 +1129,8 @@ def firewall_pf(policy: Mapping) -> str:
         lines.extend(_pf_loopback(policy))
     lines += ["", f"block {deny} in{log} all", f"block return out{log} all", ""]
     lines.extend(_pf_icmp(policy))
+    lines += ["", "# DHCPv6: replies from the link's servers and relays, client messages to them"]
+    lines.extend(_PF_DHCPV6)
     for title, rules in (
         ("Ingress", _pf_ingress(policy, table_ids)),
         ("Egress", _pf_egress(policy, table_ids)),

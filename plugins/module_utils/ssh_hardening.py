@@ -1,5 +1,8 @@
 """OpenSSH server hardening helpers: algorithm lists, ``sshd -T`` parsing, lockout guard.
 
+The lock-out guard also checks that the controller can still negotiate the key exchange
+(``ssh_client_kex_problems``): the default list is post-quantum only.
+
 Pure functions with no Ansible dependency, so they can be imported both as
 ``ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening`` and from
 a standalone script.
@@ -322,6 +325,167 @@ def ssh_algorithms(
             f" supported by this OpenSSH, which supports: {', '.join(available)}"
         )
     return result
+
+
+# --- Key exchange the controller can negotiate -------------------------------------------
+
+# Appended after the post-quantum hybrids when ssh_hardening_kex_classic_fallback is on:
+# plain X25519 ECDH (RFC 8731; the @libssh.org name since OpenSSH 6.5, the other since 7.4).
+# Classic only: a recorded session that used it can be decrypted once a large enough
+# quantum computer exists, and ssh-audit 3.9 warns on both ("does not provide protection
+# against post-quantum attacks"). Names the server lacks are dropped by ``ssh_algorithms``.
+KEX_CLASSIC_FALLBACK = ("curve25519-sha256", "curve25519-sha256@libssh.org")
+KEX_FALLBACK_VARIABLE = "ssh_hardening_kex_classic_fallback"
+
+# Connection plugins that reach the host with the controller's OpenSSH client, and the
+# paramiko ones (a Python SSH library, not OpenSSH). Short names: a fully qualified name
+# (ansible.builtin.paramiko_ssh) is reduced to its last part.
+OPENSSH_CONNECTIONS = ("ssh", "smart")
+PARAMIKO_CONNECTIONS = ("paramiko", "paramiko_ssh")
+# The key exchange paramiko (2.7 to 3.x) implements: no post-quantum hybrid, and X25519
+# only under its pre-RFC name.
+PARAMIKO_KEX = (
+    "curve25519-sha256@libssh.org",
+    "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384",
+    "ecdh-sha2-nistp521",
+    "diffie-hellman-group16-sha512",
+    "diffie-hellman-group-exchange-sha256",
+    "diffie-hellman-group14-sha256",
+    "diffie-hellman-group-exchange-sha1",
+    "diffie-hellman-group14-sha1",
+    "diffie-hellman-group1-sha1",
+)
+_MAX_SHOWN_LINE = 120
+
+
+def ssh_kex_with_fallback(wanted: list[str], classic_fallback: bool = False) -> list[str]:
+    """Return the wanted key exchange list, with the classic fallback appended if asked.
+
+    ``wanted`` is ``ssh_hardening_kex_algorithms`` (validated like ``ssh_algorithms``
+    does, duplicates dropped); with ``classic_fallback`` true, ``KEX_CLASSIC_FALLBACK``
+    follows it (a name already in ``wanted`` keeps its place). The result is meant for
+    ``ssh_algorithms``, which drops the names the server lacks.
+    """
+    if not isinstance(classic_fallback, bool):
+        raise ValueError(f"{KEX_FALLBACK_VARIABLE} must be a boolean, got {classic_fallback!r}")
+    names = _wanted_list(wanted, VARIABLES["kex"])
+    if classic_fallback:
+        names = list(dict.fromkeys([*names, *KEX_CLASSIC_FALLBACK]))
+    return names
+
+
+def _client_kex(output: object, command: str, error: str) -> list[str]:
+    """Return the names ``ssh -Q kex`` printed; raise ValueError if it printed none or junk."""
+    if isinstance(output, str):
+        lines = output.splitlines()
+    elif isinstance(output, (list, tuple)) and all(isinstance(line, str) for line in output):
+        lines = list(output)
+    else:
+        raise ValueError(
+            f"client_kex must be the output of `{command}` as a string or a list of lines,"
+            f" got {type(output).__name__}"
+        )
+    names = [line.strip() for line in lines if line.strip()]
+    if not names:
+        first = next((line.strip() for line in error.splitlines() if line.strip()), "")
+        detail = f" ({first[:_MAX_SHOWN_LINE]})" if first else ""
+        raise ValueError(
+            f"`{command}` on the controller printed no key exchange algorithms{detail}:"
+            " the lock-out guard cannot tell whether Ansible could reconnect. Point"
+            " ansible_ssh_executable at OpenSSH's ssh client on the controller (-Q needs"
+            " OpenSSH >= 6.3)"
+        )
+    garbled = [
+        name
+        for name in names
+        if not _ALGORITHM_NAME.fullmatch(name) or len(name) > _MAX_NAME_LENGTH
+    ]
+    if garbled:
+        shown = garbled[0][:_MAX_SHOWN_LINE]
+        raise ValueError(
+            f"`{command}` on the controller did not print a list of key exchange algorithms"
+            f" (unexpected line: {shown!r}): the lock-out guard cannot tell whether Ansible"
+            " could reconnect. Point ansible_ssh_executable at OpenSSH's ssh client"
+        )
+    return names
+
+
+def _paramiko_problem(offered: list[str], connection: str, classic_fallback: bool) -> str:
+    """Explain why paramiko could not negotiate any of ``offered``."""
+    if classic_fallback:
+        way_out = (
+            f" ({KEX_FALLBACK_VARIABLE} is on, but this sshd does not offer"
+            " curve25519-sha256@libssh.org)"
+        )
+    else:
+        way_out = (
+            f", or set {KEX_FALLBACK_VARIABLE}: true (adds curve25519-sha256@libssh.org,"
+            " which paramiko implements, without post-quantum protection)"
+        )
+    return (
+        f"Ansible connects with paramiko (ansible_connection: {connection}), which implements"
+        " no post-quantum key exchange and none of those sshd would offer"
+        f" ({', '.join(offered)}): it could not reconnect after the reload. Connect with"
+        " OpenSSH instead (set ansible_connection: ssh; OpenSSH >= 8.5 on the controller)"
+        f"{way_out}"
+    )
+
+
+def ssh_client_kex_problems(
+    kex: list[str],
+    client_kex: str | list[str],
+    connection: str = "ssh",
+    classic_fallback: bool = False,
+    client: str = "ssh",
+    client_error: str = "",
+) -> list[str]:
+    """Return why Ansible could not reconnect once sshd offers ``kex`` ([] if it could).
+
+    ``kex`` is the final KexAlgorithms list (``ssh_hardening_algorithms.kex``).
+    ``connection`` is the connection plugin Ansible reaches the host with
+    (``ansible_connection``). With paramiko the answer depends only on ``kex`` (see
+    ``PARAMIKO_KEX``); with OpenSSH (ssh, smart) ``client_kex`` is what the
+    controller's client ``client`` (``ansible_ssh_executable``) printed for
+    ``-Q kex`` and ``client_error`` its error output, if any: at least one name must be
+    in both lists. Any other connection (local, podman, docker...) does not use SSH: [].
+
+    ``ssh -Q kex`` lists what the client can do, not a narrower KexAlgorithms set in
+    its ssh_config or ssh_args. Empty or garbled ``client_kex`` raises ValueError.
+    """
+    offered = _wanted_list(kex, VARIABLES["kex"])
+    for name, value in (("connection", connection), ("client", client)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if not isinstance(classic_fallback, bool):
+        raise ValueError(f"{KEX_FALLBACK_VARIABLE} must be a boolean, got {classic_fallback!r}")
+    if not isinstance(client_error, str):
+        raise ValueError(f"client_error must be a string, got {client_error!r}")
+    plugin = connection.rsplit(".", 1)[-1]
+    if plugin in PARAMIKO_CONNECTIONS:
+        if any(name in PARAMIKO_KEX for name in offered):
+            return []
+        return [_paramiko_problem(offered, connection, classic_fallback)]
+    if plugin not in OPENSSH_CONNECTIONS:
+        return []
+    command = f"{client} -Q kex"
+    supported = _client_kex(client_kex, command, client_error)
+    if any(name in supported for name in offered):
+        return []
+    if classic_fallback:
+        switch = f" ({KEX_FALLBACK_VARIABLE} is already on)"
+    else:
+        switch = (
+            f", set {KEX_FALLBACK_VARIABLE}: true (adds curve25519-sha256 after the post-quantum"
+            " ones: sessions of such clients get no post-quantum protection)"
+        )
+    return [
+        f"the controller's OpenSSH client (`{command}`) supports none of the key exchange"
+        f" algorithms sshd would offer ({', '.join(offered)}): Ansible could not reconnect"
+        f" after the reload. The client supports: {', '.join(supported)}. Update OpenSSH on"
+        " the controller (sntrup761x25519-sha512@openssh.com from 8.5, mlkem768x25519-sha256"
+        f" from 9.9){switch}, or list one it supports in {VARIABLES['kex']}"
+    ]
 
 
 # --- sshd -T ---------------------------------------------------------------------------

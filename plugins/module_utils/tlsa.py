@@ -148,18 +148,38 @@ def _validation_methods_params(methods: object) -> list[str]:
     return ["validationmethods=" + ",".join(methods)] if methods else []
 
 
+def _wildcard_requested(domain: str, names: object) -> bool:
+    """Return whether ``names`` (the certificate's names) holds ``*.<domain>``."""
+    if not isinstance(names, (list, tuple)):
+        raise ValueError(f"names must be a list of domain names, got {type(names).__name__}")
+    wildcards = []
+    for name in names:
+        if isinstance(name, str) and name.startswith("*."):
+            wildcards.append(_hostname(name[2:], "names entry"))
+        else:
+            _hostname(name, "names entry")
+    return domain in wildcards
+
+
 def caa_record(
     domain: str,
     issuer: str = "letsencrypt.org",
     account_uri: str | None = None,
     validation_methods: list[str] | None = None,
     tag: str = "issue",
+    names: list[str] | None = None,
 ) -> str:
     """Return a zone-file CAA record restricting issuance to ``issuer``.
 
     ``account_uri`` adds an RFC 8657 ``accounturi`` parameter and
     ``validation_methods`` a ``validationmethods`` parameter (an empty list is
     treated like ``None``). Names are lowercased; ``domain`` gets a trailing dot.
+
+    ``names``, the names the certificate is requested for (wildcards as
+    ``*.example.org``), goes with ``tag="issuewild"``: unless it holds
+    ``*.<domain>``, the record is ``issuewild ";"``, which lets no CA issue a
+    wildcard certificate for ``domain`` (RFC 8659). A wildcard ``*.sub.example.org``
+    is governed by the records of ``sub.example.org``.
     """
     owner = _hostname(domain, "domain")
     value = [_hostname(issuer, "issuer")]
@@ -169,4 +189,9 @@ def caa_record(
         value.append(_account_uri_param(account_uri))
     if validation_methods is not None:
         value.extend(_validation_methods_params(validation_methods))
+    if names is not None:
+        if tag != "issuewild":
+            raise ValueError(f"names goes with tag issuewild, got tag {tag!r}")
+        if not _wildcard_requested(owner, names):
+            value = [";"]
     return f'{owner}. IN CAA 0 {tag} "{";".join(value)}"'

@@ -39,6 +39,71 @@ def test_empty_validation_methods_are_omitted():
     assert caa_record("example.org", validation_methods=[]) == caa_record("example.org")
 
 
+def test_no_wildcard_issuance_unless_a_wildcard_is_requested():
+    names = ["social.example.org", "www.example.org"]
+    assert caa_record("social.example.org", tag="issuewild", names=names) == (
+        'social.example.org. IN CAA 0 issuewild ";"'
+    )
+    # The parameters describe the issuer; a record that admits none has none.
+    record = caa_record(
+        "social.example.org",
+        account_uri=ACCOUNT,
+        validation_methods=["http-01"],
+        tag="issuewild",
+        names=names,
+    )
+    assert record == 'social.example.org. IN CAA 0 issuewild ";"'
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["example.org", "*.example.org"],
+        ["*.example.org"],
+        ("*.Example.ORG.",),
+        ["*.social.example.org", "*.example.org"],
+    ],
+)
+def test_wildcard_issuance_when_a_wildcard_is_requested(names):
+    record = caa_record(
+        "example.org",
+        account_uri=ACCOUNT,
+        validation_methods=["dns-01"],
+        tag="issuewild",
+        names=names,
+    )
+    assert record == (
+        f'example.org. IN CAA 0 issuewild "letsencrypt.org;accounturi={ACCOUNT};'
+        'validationmethods=dns-01"'
+    )
+
+
+def test_a_wildcard_of_another_name_does_not_count():
+    # *.social.example.org is governed by the records of social.example.org.
+    names = ["example.org", "*.social.example.org"]
+    assert caa_record("example.org", tag="issuewild", names=names) == (
+        'example.org. IN CAA 0 issuewild ";"'
+    )
+    assert caa_record("social.example.org", tag="issuewild", names=names) == (
+        'social.example.org. IN CAA 0 issuewild "letsencrypt.org"'
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "tag", "message"),
+    [
+        ("*.example.org", "issuewild", "^names must be a list"),
+        ([None], "issuewild", "^names entry must be a string"),
+        (["*.*.example.org"], "issuewild", "^names entry"),
+        (["exa_mple.org"], "issuewild", "^names entry"),
+        (["*.example.org"], "issue", "^names goes with tag issuewild"),
+    ],
+)
+def test_bad_names(names, tag, message):
+    with pytest.raises(ValueError, match=message):
+        caa_record("example.org", tag=tag, names=names)
+
+
 def test_length_limits_accepted():
     label = "a" * 63
     domain = ".".join([label, label, label, "a" * 61])

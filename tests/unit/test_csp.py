@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.fedisec.hardening.plugins.module_utils.csp import build_csp
@@ -118,6 +120,14 @@ def test_bare_keywords_suggest_quoted_form(keyword):
 def test_bad_sources(source, problem):
     with pytest.raises(ValueError, match=f"^connect-src: .*{problem}"):
         build_csp({"connect-src": ["'self'", source]})
+
+
+@pytest.mark.parametrize("char", ['"', "\\", "{", "}"])
+def test_sources_cannot_break_out_of_a_quoted_string(char):
+    # nginx_tls writes the policy into a double-quoted nginx string: a quote or a final
+    # backslash would end it early and let the rest become directives.
+    with pytest.raises(ValueError, match=f"^connect-src: .*contains {re.escape(repr(char))}"):
+        build_csp({"connect-src": ["'self'", f"https://a.example/{char}"]})
 
 
 @pytest.mark.parametrize("sources", [["'none'", "'self'"], "https: 'NONE'"])

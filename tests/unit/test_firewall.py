@@ -191,6 +191,16 @@ def test_pf_block_policy_and_logging():
     assert "echoreq" not in mixed
 
 
+@pytest.mark.parametrize("case", CASES)
+def test_pf_admits_dhcpv6_on_the_link(case):
+    # pf has no hop-limit match (the BSD kernels drop forwarded neighbour discovery
+    # themselves); DHCPv6 needs both rules, as on nft (packet-tested there).
+    text = (GOLDEN / f"{case}.pf").read_text()
+    assert "pass in quick inet6 proto udp from fe80::/10 port 547 to port 546\n" in text
+    assert "pass out quick inet6 proto udp from port 546 to ff02::1:2 port 547\n" in text
+    assert "# pf cannot match the hop limit" in text
+
+
 # ---------------------------------------------------------------------------
 # nftables, loaded for real in a throwaway network namespace
 
@@ -265,7 +275,7 @@ def test_nft_leaves_other_tables_alone(netns, case):
 # Run inside the namespace: a veth pair gives a route out, fixed neighbour
 # entries let packets leave without answers, so an accepted connect times out
 # while a rejected one fails at once. Loopback listeners stand in for Tor.
-_PROBE_SCRIPT = r"""
+_NETWORK_SCRIPT = r"""
 import json, os, socket, subprocess, sys
 
 nft, ip_command, nft_file, probes = sys.argv[1:]
@@ -280,12 +290,15 @@ ip("link", "set", "v0", "up")
 ip("link", "set", "v1", "up")
 ip("addr", "add", "198.51.100.2/24", "dev", "v0")
 ip("-6", "addr", "add", "2001:db8:1::2/64", "dev", "v0", "nodad")
+ip("-6", "addr", "add", "fe80::2/64", "dev", "v0", "nodad")
 ip("neigh", "add", "198.51.100.1", "lladdr", "02:00:00:00:00:01", "dev", "v0")
 ip("-6", "neigh", "add", "2001:db8:1::1", "lladdr", "02:00:00:00:00:01", "dev", "v0")
 ip("route", "add", "default", "via", "198.51.100.1")
 ip("-6", "route", "add", "default", "via", "2001:db8:1::1")
 subprocess.run([nft, "-f", nft_file], check=True, capture_output=True)
+"""
 
+_PROBE_SCRIPT = _NETWORK_SCRIPT + r"""
 listeners = []
 for port in (9050, 9051):
     listener = socket.socket()
@@ -369,6 +382,161 @@ def test_nft_fediverse_behaviour(netns, tmp_path):
         (probe, want, got) for (probe, want), got in zip(_FEDIVERSE_PROBES, outcomes) if want != got
     ]
     assert outcomes == expected, mismatches
+
+
+# Run inside the namespace after _NETWORK_SCRIPT: frames written to v1 (a packet
+# socket, which no firewall hook sees) arrive on v0 as if from the link's router
+# fe80::1. A packet passed the input chain when it reaches a socket: ICMPv6 a raw
+# socket (which gets it before the kernel's own neighbour discovery checks), DHCPv6
+# the client's UDP port 546. Then DHCPv6 client messages go out to ff02::1:2.
+_LINK_SCRIPT = _NETWORK_SCRIPT + r"""
+import ipaddress, select, struct, time
+
+ROUTER_MAC = bytes.fromhex("020000000001")
+LINK = subprocess.run([ip_command, "-j", "link", "show", "v0"], check=True, capture_output=True)
+HOST_MAC = bytes.fromhex(json.loads(LINK.stdout)[0]["address"].replace(":", ""))
+V0 = socket.if_nametoindex("v0")
+
+
+def packed(address):
+    return ipaddress.IPv6Address(address).packed
+
+
+def checksum(source, destination, next_header, message):
+    data = packed(source) + packed(destination)
+    data += struct.pack("!I3xB", len(message), next_header) + message
+    data += b"\0" * (len(data) % 2)
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return struct.pack("!H", ~total & 0xFFFF)
+
+
+def frame(source, destination, hop_limit, next_header, message):
+    header = struct.pack("!IHBB", 6 << 28, len(message), next_header, hop_limit)
+    ethernet = HOST_MAC + ROUTER_MAC + b"\x86\xdd"
+    return ethernet + header + packed(source) + packed(destination) + message
+
+
+def icmpv6(index, kind, source, destination):
+    marker = packed(f"2001:db8:1::{0x100 + index:x}")
+    if kind == "nd-neighbor-advert":
+        body = struct.pack("!BBHI", 136, 0, 0, 0x20000000) + marker
+    elif kind == "nd-neighbor-solicit":
+        body = struct.pack("!BBHI", 135, 0, 0, 0) + marker
+    elif kind == "nd-router-advert":
+        body = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 0, 1000 + index, 0)
+    else:  # mld-listener-query
+        body = struct.pack("!BBHHH", 130, 0, 0, 1000 + index, 0) + bytes(16)
+    return body[:2] + checksum(source, destination, 58, body) + body[4:]
+
+
+def udp(index, source, destination, source_port):
+    data = f"probe {index}".encode()
+    header = struct.pack("!HHHH", source_port, 546, 8 + len(data), 0)
+    header = header[:6] + checksum(source, destination, 17, header + data)
+    return header + data, data
+
+
+raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+client = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+client.bind(("::", 546))
+wire = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+wire.bind(("v1", 0))
+
+expected = {}
+for index, (kind, source, destination, hop_limit, source_port) in enumerate(json.loads(probes)):
+    if kind == "dhcpv6":
+        message, marker = udp(index, source, destination, source_port)
+        wire.send(frame(source, destination, hop_limit, 17, message))
+        expected[("udp", marker)] = index
+    else:
+        message = icmpv6(index, kind, source, destination)
+        wire.send(frame(source, destination, hop_limit, 58, message))
+        expected[("icmpv6", message)] = index
+
+outcomes = ["dropped"] * len(expected)
+deadline = time.monotonic() + 1.0
+while time.monotonic() < deadline:
+    ready, _, _ = select.select([raw, client], [], [], 0.1)
+    for sock in ready:
+        data, sender = sock.recvfrom(2048)
+        key = ("udp" if sock is client else "icmpv6", data)
+        if sender[0].split("%")[0] in ("fe80::1", "2001:db8:1::1") and key in expected:
+            outcomes[expected[key]] = "passed"
+
+
+def solicit(uid, bound):
+    # As in the egress probes: a child process, so that setuid does not stick.
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        sock = client if bound else socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        try:
+            sock.sendto(b"solicit", ("ff02::1:2", 547, 0, V0))
+            result = "sent"
+        except PermissionError:
+            result = "rejected"
+        os.write(write_end, result.encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    return os.read(read_end, 100).decode()
+
+
+egress = [solicit(0, True), solicit(0, False), solicit(65534, False)]
+print(json.dumps({"ingress": outcomes, "egress": egress}))
+"""
+
+# (kind, source, destination, hop limit, UDP source port) -> outcome on the host
+# that loads fediverse.nft. RFC 4861: neighbour discovery with a hop limit other
+# than 255 was forwarded, so it is forged; MLD queries come with hop limit 1.
+_LINK_PROBES = [
+    (("nd-neighbor-advert", "fe80::1", "2001:db8:1::2", 255, None), "passed"),
+    (("nd-neighbor-advert", "fe80::1", "2001:db8:1::2", 64, None), "dropped"),
+    (("nd-neighbor-solicit", "fe80::1", "2001:db8:1::2", 255, None), "passed"),
+    (("nd-neighbor-solicit", "fe80::1", "2001:db8:1::2", 254, None), "dropped"),
+    (("nd-router-advert", "fe80::1", "2001:db8:1::2", 255, None), "passed"),
+    (("nd-router-advert", "fe80::1", "2001:db8:1::2", 64, None), "dropped"),
+    (("mld-listener-query", "fe80::1", "2001:db8:1::2", 1, None), "passed"),
+    # DHCPv6 replies from a server on the link pass; the same from elsewhere do not.
+    (("dhcpv6", "fe80::1", "fe80::2", 64, 547), "passed"),
+    (("dhcpv6", "2001:db8:1::1", "2001:db8:1::2", 64, 547), "dropped"),
+    (("dhcpv6", "fe80::1", "fe80::2", 64, 548), "dropped"),
+]
+# DHCPv6 client messages to ff02::1:2 port 547: from the client port 546 (which only
+# privileged processes can bind) they pass for root, although the fediverse policy
+# gives root only TCP 443; from any other port they are refused, for root and nobody.
+_LINK_EGRESS = ["sent", "rejected", "rejected"]
+
+
+def test_nft_fediverse_link_local_traffic(netns, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("packet sockets and the DHCPv6 client port need root in the namespace")
+    ip_command = _tool("ip")
+    if ip_command is None:
+        pytest.skip("the ip command is needed to set up the namespace network")
+    script = tmp_path / "link.py"
+    script.write_text(_LINK_SCRIPT)
+    probes = json.dumps([list(probe) for probe, _ in _LINK_PROBES])
+    result = netns.run(
+        [sys.executable, str(script), netns.nft, ip_command, str(GOLDEN / "fediverse.nft"), probes]
+    )
+    if result.returncode != 0 and "veth" in result.stderr:
+        pytest.skip(f"cannot create a veth pair in the namespace: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout)
+    mismatches = [
+        (probe, want, got)
+        for (probe, want), got in zip(_LINK_PROBES, outcomes["ingress"])
+        if want != got
+    ]
+    assert outcomes["ingress"] == [outcome for _, outcome in _LINK_PROBES], mismatches
+    assert outcomes["egress"] == _LINK_EGRESS
 
 
 # ---------------------------------------------------------------------------

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
 
 from ansible_collections.fedisec.hardening.plugins.filter.nginx_tls import FilterModule
 from ansible_collections.fedisec.hardening.plugins.module_utils import nginx_tls
@@ -305,3 +311,73 @@ def test_value_errors_become_filter_errors(filters, name, args, message):
     with pytest.raises(AnsibleFilterError, match=message) as excinfo:
         filters[name](*args)
     assert isinstance(excinfo.value.__cause__, ValueError)
+
+
+# ---------------------------------------------------------------------------
+# The role's OCSP stapling setting: "on" cannot work (no resolver, no egress for nginx)
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "nginx_tls"
+REQUIRED = {
+    "nginx_tls_server_names": ["social.example.org"],
+    "nginx_tls_certificate": "/etc/ssl/social.pem",
+    "nginx_tls_certificate_key": "/etc/ssl/social.key",
+}
+
+
+def _role_yaml(path: str):
+    return yaml.safe_load((ROLE / path).read_text())
+
+
+def _task(path: str, module: str, mentions: str) -> dict:
+    """Return the arguments of the one ``module`` task of ``path`` that mentions ``mentions``."""
+    tasks = [task[module] for task in _role_yaml(path) if mentions in str(task.get(module))]
+    assert len(tasks) == 1, f"expected one {module} task about {mentions} in {path}"
+    return tasks[0]
+
+
+def _templar(**variables) -> Templar:
+    return Templar(loader=DataLoader(), variables=variables)
+
+
+@pytest.mark.parametrize(("value", "accepted"), [("auto", True), ("off", True), ("on", False)])
+def test_ocsp_stapling_argument_spec(value, accepted):
+    spec = _role_yaml("meta/argument_specs.yml")["argument_specs"]["main"]["options"]
+    result = ArgumentSpecValidator(spec).validate(
+        {**REQUIRED, "nginx_tls_ocsp_stapling": value}, validate_role_argument_spec=True
+    )
+    if accepted:
+        assert result.error_messages == []
+    else:
+        assert result.error_messages == [
+            "value of nginx_tls_ocsp_stapling must be one of: auto, off, got: on"
+        ]
+
+
+@pytest.mark.parametrize(("value", "passes"), [("auto", True), ("off", True), ("on", False)])
+def test_ocsp_stapling_on_is_refused_by_an_assert(value, passes):
+    # Also when the argument spec is not checked (rolespec_validate: false).
+    task = _task("tasks/assert.yml", "ansible.builtin.assert", "nginx_tls_ocsp_stapling")
+    templar = _templar(nginx_tls_ocsp_stapling=value)
+    results = [templar.evaluate_conditional(trust_as_template(that)) for that in task["that"]]
+    assert all(results) is passes
+    message = templar.template(trust_as_template(task["fail_msg"]))
+    assert message.startswith(
+        f"nginx_tls_ocsp_stapling: {value} is not supported (allowed: auto, off)."
+    )
+    assert "no resolver" in message
+    assert "no egress" in message
+
+
+@pytest.mark.parametrize(
+    ("value", "ocsp_uri", "stapling"),
+    [
+        ("auto", "http://ocsp.example.org", True),
+        ("auto", None, False),
+        ("off", "http://ocsp.example.org", False),
+        ("off", None, False),
+    ],
+)
+def test_ocsp_stapling_auto_and_off(value, ocsp_uri, stapling):
+    facts = _task("tasks/install.yml", "ansible.builtin.set_fact", "nginx_tls_stapling")
+    templar = _templar(nginx_tls_ocsp_stapling=value, nginx_tls_cert_info={"ocsp_uri": ocsp_uri})
+    assert templar.template(trust_as_template(facts["nginx_tls_stapling"])) is stapling

@@ -10,7 +10,9 @@ from ansible_collections.fedisec.hardening.plugins.module_utils import ssh_harde
 from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening import (
     key_type_accepted,
     ssh_algorithms,
+    ssh_client_kex_problems,
     ssh_default_algorithms,
+    ssh_kex_with_fallback,
     ssh_lockout_problems,
     sshd_effective,
     sshd_pattern_match,
@@ -867,6 +869,210 @@ def test_lockout_guard_rejects_bad_input(config, login, keyed, message):
 
 
 # ---------------------------------------------------------------------------------------
+# ssh_kex_with_fallback / ssh_client_kex_problems (can the controller still connect?)
+# ---------------------------------------------------------------------------------------
+
+# `ssh -Q kex` of OpenSSH_8.4p1 Debian-5+deb11u3: sntrup761 came in 8.5, the withdrawn
+# sntrup4591761 of 8.0-8.4 is no use.
+DEBIAN_11_KEX = _lines(
+    "diffie-hellman-group1-sha1 diffie-hellman-group14-sha1 diffie-hellman-group14-sha256"
+    " diffie-hellman-group16-sha512 diffie-hellman-group18-sha512"
+    " diffie-hellman-group-exchange-sha1 diffie-hellman-group-exchange-sha256"
+    " ecdh-sha2-nistp256 ecdh-sha2-nistp384 ecdh-sha2-nistp521 curve25519-sha256"
+    " curve25519-sha256@libssh.org sntrup4591761x25519-sha512@tinyssh.org"
+)
+# What the role writes on Debian 12 by default, and with the classic fallback.
+PQ_ONLY = ["sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com"]
+WITH_FALLBACK = [*PQ_ONLY, "curve25519-sha256", "curve25519-sha256@libssh.org"]
+
+
+def _final_kex(server=DEBIAN_12_KEX, fallback=False):
+    """The KexAlgorithms list the role computes (algorithms.yml)."""
+    return ssh_algorithms(ssh_kex_with_fallback(list(ssh_hardening.KEX), fallback), server, "kex")
+
+
+def test_final_kex_lists():
+    assert _final_kex() == PQ_ONLY
+    assert _final_kex(fallback=True) == WITH_FALLBACK
+    assert _final_kex(DEBIAN_13_KEX, fallback=True) == [
+        "mlkem768x25519-sha256",
+        *WITH_FALLBACK,
+    ]
+    # A server without the @libssh.org name gets only curve25519-sha256 appended.
+    server = DEBIAN_12_KEX.replace("curve25519-sha256@libssh.org\n", "")
+    assert _final_kex(server, fallback=True) == [*PQ_ONLY, "curve25519-sha256"]
+
+
+def test_fallback_is_appended_after_the_wanted_list():
+    assert ssh_kex_with_fallback(["sntrup761x25519-sha512"]) == ["sntrup761x25519-sha512"]
+    assert ssh_kex_with_fallback(["sntrup761x25519-sha512"], True) == [
+        "sntrup761x25519-sha512",
+        *ssh_hardening.KEX_CLASSIC_FALLBACK,
+    ]
+    # A name the user already listed keeps its place; duplicates are dropped.
+    assert ssh_kex_with_fallback(
+        ["curve25519-sha256@libssh.org", "sntrup761x25519-sha512", "sntrup761x25519-sha512"], True
+    ) == ["curve25519-sha256@libssh.org", "sntrup761x25519-sha512", "curve25519-sha256"]
+    assert all(weak_reasons(name, "kex") == [] for name in ssh_hardening.KEX_CLASSIC_FALLBACK)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            (["sntrup761x25519-sha512"], "yes"),
+            "^ssh_hardening_kex_classic_fallback must be a boolean",
+        ),
+        ((["sntrup761x25519-sha512"], 1), "^ssh_hardening_kex_classic_fallback must be a boolean"),
+        (("sntrup761x25519-sha512", True), "^ssh_hardening_kex_algorithms must be a list"),
+        (([], True), "^ssh_hardening_kex_algorithms is empty"),
+    ],
+)
+def test_fallback_rejects_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        ssh_kex_with_fallback(*args)
+
+
+@pytest.mark.parametrize(
+    "connection", ["ssh", "smart", "ansible.builtin.ssh", "ansible.legacy.ssh"]
+)
+@pytest.mark.parametrize(
+    ("server", "client"),
+    [
+        pytest.param(DEBIAN_12_KEX, DEBIAN_12_KEX, id="debian-12-server-debian-12-client"),
+        pytest.param(DEBIAN_12_OLD_KEX, DEBIAN_12_KEX, id="debian-12-before-deb12u4-server"),
+        pytest.param(DEBIAN_13_KEX, DEBIAN_12_KEX, id="debian-13-server-debian-12-client"),
+        pytest.param(DEBIAN_12_KEX, DEBIAN_13_KEX, id="debian-12-server-debian-13-client"),
+        # OpenSSH 8.5-9.1: only the @openssh.com name, in the client's default list.
+        pytest.param(DEBIAN_12_KEX, DEBIAN_12_OLD_KEX, id="openssh-8.5-client"),
+    ],
+)
+def test_client_with_a_post_quantum_kex_can_reconnect(server, client, connection):
+    assert ssh_client_kex_problems(_final_kex(server), client, connection) == []
+
+
+def test_openssh_8_client_is_refused_naming_the_variables():
+    problems = ssh_client_kex_problems(PQ_ONLY, DEBIAN_11_KEX, "ssh", False, "/usr/bin/ssh")
+    assert len(problems) == 1
+    problem = problems[0]
+    assert problem.startswith(
+        "the controller's OpenSSH client (`/usr/bin/ssh -Q kex`) supports none of the key"
+        " exchange algorithms sshd would offer (sntrup761x25519-sha512,"
+        " sntrup761x25519-sha512@openssh.com): Ansible could not reconnect after the reload."
+    )
+    # What the client supports, so the user can choose.
+    assert "The client supports: diffie-hellman-group1-sha1, " in problem
+    assert "curve25519-sha256, curve25519-sha256@libssh.org, sntrup4591761x25519" in problem
+    # Both ways out, by variable name.
+    assert "set ssh_hardening_kex_classic_fallback: true (adds curve25519-sha256" in problem
+    assert "no post-quantum protection" in problem
+    assert problem.endswith("or list one it supports in ssh_hardening_kex_algorithms")
+
+
+def test_classic_fallback_lets_an_openssh_8_client_in():
+    assert ssh_client_kex_problems(_final_kex(fallback=True), DEBIAN_11_KEX, "ssh", True) == []
+
+
+def test_fallback_already_on_is_not_suggested_again():
+    # A client that knows only classic DH (no curve25519, no sntrup761).
+    client = _lines("diffie-hellman-group14-sha256 diffie-hellman-group16-sha512")
+    [problem] = ssh_client_kex_problems(_final_kex(fallback=True), client, "ssh", True)
+    assert "(ssh_hardening_kex_classic_fallback is already on)" in problem
+    assert "set ssh_hardening_kex_classic_fallback" not in problem
+    assert "ssh_hardening_kex_algorithms" in problem
+
+
+@pytest.mark.parametrize(
+    "connection",
+    ["paramiko", "paramiko_ssh", "ansible.builtin.paramiko_ssh", "ansible.legacy.paramiko_ssh"],
+)
+def test_paramiko_is_refused_for_post_quantum_only_kex(connection):
+    # The client's `ssh -Q kex` does not matter: paramiko is not OpenSSH.
+    for client in ("", DEBIAN_12_KEX):
+        [problem] = ssh_client_kex_problems(PQ_ONLY, client, connection)
+        assert problem.startswith(
+            f"Ansible connects with paramiko (ansible_connection: {connection}), which implements"
+            " no post-quantum key exchange"
+        )
+        assert "it could not reconnect after the reload" in problem
+        assert "set ansible_connection: ssh" in problem
+        assert "ssh_hardening_kex_classic_fallback: true" in problem
+
+
+def test_paramiko_with_the_classic_fallback_can_reconnect():
+    assert ssh_client_kex_problems(_final_kex(fallback=True), "", "paramiko", True) == []
+    # Only curve25519-sha256@libssh.org helps: paramiko lacks the RFC 8731 name.
+    [problem] = ssh_client_kex_problems([*PQ_ONLY, "curve25519-sha256"], "", "paramiko", True)
+    assert "ssh_hardening_kex_classic_fallback is on, but this sshd does not offer" in problem
+
+
+@pytest.mark.parametrize(
+    "connection", ["local", "containers.podman.podman", "community.docker.docker", "podman"]
+)
+def test_connections_without_ssh_are_not_checked(connection):
+    assert ssh_client_kex_problems(PQ_ONLY, "", connection) == []
+
+
+def test_client_output_as_lines():
+    assert ssh_client_kex_problems(PQ_ONLY, DEBIAN_12_KEX.splitlines(), "ssh") == []
+    assert ssh_client_kex_problems(PQ_ONLY, ["  sntrup761x25519-sha512  ", ""], "ssh") == []
+
+
+@pytest.mark.parametrize(
+    ("client", "error", "message"),
+    [
+        ("", "", r"^`ssh -Q kex` on the controller printed no key exchange algorithms: "),
+        ("\n \n", "", "printed no key exchange algorithms: the lock-out guard cannot tell"),
+        ([], "", "printed no key exchange algorithms"),
+        (
+            "",
+            "exit status 2: Error executing command.\nmore",
+            r"printed no key exchange algorithms \(exit status 2: Error executing command.\):",
+        ),
+        (
+            'Unsupported query "kex"\n',
+            "",
+            r"did not print a list of key exchange algorithms \(unexpected line: 'Unsupported query",
+        ),
+        (
+            "usage: ssh [-46AaCfGgKkMNnqsTtVvXxYy] [-B bind_interface]\n",
+            "",
+            "unexpected line: 'usage: ssh",
+        ),
+        ("sntrup761x25519-sha512\ncurve25519-sha256,ecdh-sha2-nistp256\n", "", "unexpected line"),
+        ("x" * 65 + "\n", "", "unexpected line"),
+    ],
+)
+def test_empty_or_garbled_client_output_is_a_clear_error(client, error, message):
+    with pytest.raises(ValueError, match=message) as excinfo:
+        ssh_client_kex_problems(PQ_ONLY, client, "ssh", False, "ssh", error)
+    assert "ansible_ssh_executable" in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (
+            ("sntrup761x25519-sha512", DEBIAN_12_KEX),
+            {},
+            "^ssh_hardening_kex_algorithms must be a list",
+        ),
+        (([], DEBIAN_12_KEX), {}, "^ssh_hardening_kex_algorithms is empty"),
+        ((PQ_ONLY, None), {}, "^client_kex must be the output of `ssh -Q kex`"),
+        ((PQ_ONLY, [1]), {}, "^client_kex must be the output of `ssh -Q kex`"),
+        ((PQ_ONLY, DEBIAN_12_KEX, None), {}, "^connection must be a non-empty string"),
+        ((PQ_ONLY, DEBIAN_12_KEX, ""), {}, "^connection must be a non-empty string"),
+        ((PQ_ONLY, DEBIAN_12_KEX), {"client": ""}, "^client must be a non-empty string"),
+        ((PQ_ONLY, DEBIAN_12_KEX), {"classic_fallback": "false"}, "must be a boolean"),
+        ((PQ_ONLY, DEBIAN_12_KEX), {"client_error": None}, "^client_error must be a string"),
+    ],
+)
+def test_client_kex_check_rejects_bad_input(args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ssh_client_kex_problems(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
 # Filter plugin
 # ---------------------------------------------------------------------------------------
 
@@ -883,11 +1089,15 @@ def test_filter_names_map_to_wrapped_functions(filters):
         "ssh_default_algorithms",
         "sshd_effective",
         "ssh_lockout_problems",
+        "ssh_kex_with_fallback",
+        "ssh_client_kex_problems",
     }
     assert filters["ssh_algorithms"].__wrapped__ is ssh_hardening.ssh_algorithms
     assert filters["ssh_default_algorithms"].__wrapped__ is ssh_hardening.ssh_default_algorithms
     assert filters["sshd_effective"].__wrapped__ is ssh_hardening.sshd_effective
     assert filters["ssh_lockout_problems"].__wrapped__ is ssh_hardening.ssh_lockout_problems
+    assert filters["ssh_kex_with_fallback"].__wrapped__ is ssh_hardening.ssh_kex_with_fallback
+    assert filters["ssh_client_kex_problems"].__wrapped__ is ssh_hardening.ssh_client_kex_problems
 
 
 def test_filters_return_values(filters):
@@ -897,6 +1107,8 @@ def test_filters_return_values(filters):
     assert filters["ssh_default_algorithms"]("hardware_key") == list(ssh_hardening.HARDWARE_KEY)
     assert filters["sshd_effective"]("port 22\n") == {"port": ["22"]}
     assert filters["ssh_lockout_problems"](_config(), ADMIN, {}) == []
+    assert filters["ssh_kex_with_fallback"](PQ_ONLY, True) == WITH_FALLBACK
+    assert filters["ssh_client_kex_problems"](PQ_ONLY, DEBIAN_12_KEX, "ssh") == []
 
 
 @pytest.mark.parametrize(
@@ -907,6 +1119,8 @@ def test_filters_return_values(filters):
         ("ssh_default_algorithms", ("ciphers",), {}, "^kind must be one of"),
         ("sshd_effective", (None,), {}, "must be a string"),
         ("ssh_lockout_problems", ({}, None, {}), {}, "permit_root_login"),
+        ("ssh_kex_with_fallback", (PQ_ONLY, "yes"), {}, "must be a boolean"),
+        ("ssh_client_kex_problems", (PQ_ONLY, "", "ssh"), {}, "printed no key exchange"),
     ],
 )
 def test_value_errors_become_filter_errors(filters, name, args, kwargs, message):
