@@ -25,15 +25,10 @@ def context(version, ciphers="ALL:COMPLEMENTOFALL:@SECLEVEL=0"):
     return ctx
 
 
-def connect(ctx, session=None, request=False):
+def connect(ctx):
     with socket.create_connection((HOST, PORT), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname=HOST, session=session) as tls:
-            if request:  # read a response so that TLS 1.3 tickets arrive
-                tls.sendall(f"GET / HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n\r\n".encode())
-                while tls.recv(65536):
-                    pass
-            return {"version": tls.version(), "cipher": tls.cipher()[0], "reused": tls.session_reused,
-                    "session": tls.session}
+        with ctx.wrap_socket(raw, server_hostname=HOST) as tls:
+            return {"version": tls.version(), "cipher": tls.cipher()[0]}
 
 
 def attempt(ctx):
@@ -49,17 +44,9 @@ def tls12_suites():
     return sorted(n for n in names if attempt(context(V.TLSv1_2, f"{n}:@SECLEVEL=0"))["accepted"])
 
 
-def resumption(version):
-    ctx = context(version, "DEFAULT")
-    first = connect(ctx, request=True)
-    second = connect(ctx, session=first["session"], request=True)
-    return second["reused"]
-
-
 protocols = {v: attempt(context(v)) for v in (V.TLSv1, V.TLSv1_1, V.TLSv1_2, V.TLSv1_3)}
 report = {
     "protocols": {v.name: result for v, result in protocols.items()},
     "tls12_suites": tls12_suites(),
-    "resumed": {v.name: resumption(v) for v in (V.TLSv1_2, V.TLSv1_3) if protocols[v]["accepted"]},
 }
 print(json.dumps(report))

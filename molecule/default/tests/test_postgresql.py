@@ -1,10 +1,22 @@
 """postgresql_tls, seen from the outside peer: TLS with a client certificate, or nothing."""
 import os
+import uuid
+from collections import namedtuple
 
 import pytest
 
 CLIENTS = "/etc/fedisec/postgresql-clients"
 SECRETS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "secrets")
+
+
+# A command's result without the command, which holds a password: pytest prints the
+# values in a failed assertion, and secrets never go into its message.
+Result = namedtuple("Result", "rc stdout stderr")
+
+
+def run(host, command, *args):
+    result = host.run(command, *args)
+    return Result(result.rc, result.stdout, result.stderr)
 
 
 def secret(name):
@@ -37,7 +49,7 @@ def psql(peer, role, sslmode="verify-full", cert=None, key=None, host="fedi", ex
     key = key or f"/root/pg/{role}-client.key"
     conninfo = (f"host={host} dbname=mastodon_production user={role} sslmode={sslmode} "
                 f"sslrootcert=/root/pg/{role}-ca.crt sslcert={cert} sslkey={key} {extra}")
-    return peer.run("PGPASSWORD=%s psql -XAtq -c %s %s", secret(f"pg-{role}"), query, conninfo)
+    return run(peer, "PGPASSWORD=%s psql -XAtq -c %s %s", secret(f"pg-{role}"), query, conninfo)
 
 
 def test_verify_full_with_the_right_certificate_uses_tls13(peer):
@@ -88,13 +100,37 @@ def test_client_refuses_a_server_name_not_in_the_certificate(lab, peer):
     assert "does not match host name" in result.stderr
 
 
-def test_backup_role_dumps_over_tls(peer):
-    dump = peer.run(
-        "PGPASSWORD=%s pg_dump -Fc -f /root/pg/db.dump 'host=fedi dbname=mastodon_production user=backup sslmode=verify-full "
-        "sslrootcert=/root/pg/backup-ca.crt sslcert=/root/pg/backup-client.crt sslkey=/root/pg/backup-client.key'"
-        " && pg_restore --list /root/pg/db.dump | head -3", secret("pg-backup"))
+PROBE_TABLE = "fedisec_lab_dump_probe"
+
+
+def as_postgres(lab, sql):
+    return lab.host("fedi").check_output(
+        "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d mastodon_production -c %s", sql)
+
+
+@pytest.fixture
+def mastodon_table(lab):
+    """A table in mastodon_production owned by mastodon, not by backup, holding one new row.
+    site.yml manages no tables: the lab stays as converged; the table goes afterwards."""
+    row = f"dump-probe-{uuid.uuid4().hex}"
+    as_postgres(lab, f"CREATE TABLE IF NOT EXISTS {PROBE_TABLE} (note text);"
+                     f" ALTER TABLE {PROBE_TABLE} OWNER TO mastodon;"
+                     f" INSERT INTO {PROBE_TABLE} VALUES ('{row}')")
+    yield row
+    as_postgres(lab, f"DROP TABLE IF EXISTS {PROBE_TABLE}")
+
+
+def test_backup_role_dumps_over_tls(peer, mastodon_table):
+    # backup owns nothing and was granted nothing on the table: only pg_read_all_data
+    # lets it read another role's data (without it pg_dump fails with "permission denied").
+    dump = run(peer, "PGPASSWORD=%s pg_dump -Fc -f /root/pg/db.dump 'host=fedi dbname=mastodon_production user=backup"
+                     " sslmode=verify-full sslrootcert=/root/pg/backup-ca.crt sslcert=/root/pg/backup-client.crt"
+                     " sslkey=/root/pg/backup-client.key'", secret("pg-backup"))
     assert dump.rc == 0, dump.stderr
-    assert "Archive created at" in dump.stdout
+    listing = peer.check_output("pg_restore --list /root/pg/db.dump")
+    assert f"TABLE public {PROBE_TABLE} mastodon" in listing  # dumped as mastodon's table
+    rows = peer.check_output("pg_restore --data-only --table=%s --file=- /root/pg/db.dump", PROBE_TABLE)
+    assert mastodon_table in rows.splitlines(), rows
 
 
 def test_client_files_and_database_url(lab):

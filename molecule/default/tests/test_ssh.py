@@ -3,15 +3,19 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import shlex
 import struct
 import time
 from pathlib import Path
 
 import pytest
+import yaml
 from lab import SSH_OPTS
 
 SECRETS = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+ROLE = Path(__file__).resolve().parents[3] / "roles" / "ssh_hardening"
+DROPIN_DIR = "/etc/ssh/sshd_config.d"
 
 
 def password_attempt(lab, user, method):
@@ -21,6 +25,53 @@ def password_attempt(lab, user, method):
                " -o NumberOfPasswordPrompts=1 -v")
     return lab.host("backup").run(
         f"SSHPASS={shlex.quote(password)} sshpass -e ssh {SSH_OPTS} {options} {user}@fedi true")
+
+
+def effective(lab, user="admin"):
+    """What sshd on fedi runs with for a login by `user` from backup (`sshd -T`)."""
+    fedi = lab.host("fedi")
+    address = lab.host("backup").check_output("hostname -I").split()[0]
+    out = fedi.check_output("sshd -T -C user=%s,host=backup,addr=%s", user, address)
+    return dict(line.split(" ", 1) for line in out.splitlines())
+
+
+def role_setting(lab, name):
+    """The value the lab converged with: the lab's inventory variable, else the role default."""
+    value = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())[name]
+    for group in ("all", "fediverse"):
+        group_vars = Path(lab.inventory_dir) / "group_vars" / group
+        if group_vars.exists():
+            value = (yaml.safe_load(group_vars.read_text()) or {}).get(name, value)
+    return value
+
+
+def sshd_word(value) -> str:
+    """A role variable as `sshd -T` prints it (booleans as yes/no)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).lower()
+
+
+def journal_cursor(host) -> str:
+    return host.check_output("journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p'")
+
+
+def sshd_log_since(host, cursor, wanted, timeout=10):
+    """sshd's journal lines written after `cursor`, once one contains `wanted` (or the timeout)."""
+    deadline = time.time() + timeout
+    while True:
+        log = host.check_output("journalctl -u ssh --no-pager -q -o short --after-cursor=%s", cursor)
+        if wanted in log or time.time() > deadline:
+            return log
+        time.sleep(0.5)
+
+
+def ssh_as_admin(lab, options, command="true"):
+    """ssh from backup to fedi as admin with only the keys `options` names (-i), at the
+    client's default log level (the server's disconnect reasons are INFO messages)."""
+    return lab.host("backup").run(
+        f"ssh {SSH_OPTS} -o BatchMode=yes -o IdentityAgent=none -o IdentitiesOnly=yes"
+        f" {options} admin@fedi {shlex.quote(command)} </dev/null")
 
 
 def totp(secret: str, at: float) -> str:
@@ -92,6 +143,23 @@ def test_hardware_key_group_gets_sk_keys_only_with_verify_required(lab):
     assert admin["pubkeyauthoptions"] == "none"
 
 
+TOTP_STEPS = ("Partial publickey for totpuser", "Accepted publickey for totpuser",
+              "Invalid verification code for totpuser", "Accepted google_authenticator for totpuser",
+              "Failed keyboard-interactive/pam for totpuser", "Accepted keyboard-interactive/pam for totpuser")
+
+
+def totp_login_steps(log):
+    """The authentication steps logged for the last keyboard-interactive attempt by totpuser in
+    a journal excerpt, in order: sshd's lines for that connection and the PAM module's
+    verdict (logged by a helper process of the same connection, hence matched by name)."""
+    pids = re.findall(r"sshd\[(\d+)\]: (?:Failed|Accepted) keyboard-interactive/pam for totpuser ", log)
+    if not pids:
+        return []
+    mine = (f"sshd[{pids[-1]}]: ", "sshd(pam_google_authenticator)[")
+    return [step for line in log.splitlines() if any(tag in line for tag in mine)
+            for step in TOTP_STEPS if step in line]
+
+
 def test_totp_group_needs_the_code_after_the_key(lab):
     # The key alone is a partial success: sshd then asks for the code.
     result = lab.ssh("totpuser", options="-o BatchMode=yes")
@@ -101,9 +169,19 @@ def test_totp_group_needs_the_code_after_the_key(lab):
     secret = (SECRETS / "totp-totpuser").read_text().strip()
     code = totp(secret, time.time())
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    fedi = lab.host("fedi")
+    cursor = journal_cursor(fedi)
     refused = lab.ssh("totpuser", options="-o NumberOfPasswordPrompts=1",
-                  env=f"SSHPASS={wrong} sshpass -e -P 'Verification code'")
+                      env=f"SSHPASS={wrong} sshpass -e -P 'Verification code'")
     assert refused.rc != 0
+    # Refused at the code: sshd took the key as the first of two steps, then the PAM
+    # module turned the code down, and that ended the attempt.
+    log = sshd_log_since(fedi, cursor, "Failed keyboard-interactive/pam for totpuser")
+    assert totp_login_steps(log) == [
+        "Partial publickey for totpuser",
+        "Invalid verification code for totpuser",
+        "Failed keyboard-interactive/pam for totpuser",
+    ], log
     right = lab.ssh("totpuser", env=f"SSHPASS={totp(secret, time.time())} sshpass -e -P 'Verification code'")
     assert right.rc == 0, right.stderr
     assert right.stdout.strip() == "totpuser"
@@ -124,3 +202,192 @@ def test_weak_dh_moduli_are_gone(lab):
     smallest = lab.host("fedi").check_output(
         "awk '$1 !~ /^#/ && NF >= 7 { print $5 + 1 }' /etc/ssh/moduli | sort -n | head -1")
     assert int(smallest) >= 3072
+
+
+@pytest.fixture
+def cloud_init_dropin(lab):
+    """A drop-in as cloud-init writes it (50-cloud-init.conf), turning passwords back on;
+    removed again afterwards."""
+    fedi = lab.host("fedi")
+    path = f"{DROPIN_DIR}/50-cloud-init.conf"
+    assert not fedi.file(path).exists  # never overwrite a real one
+    fedi.check_output(
+        "printf '%%s\\n' 'PasswordAuthentication yes' 'KbdInteractiveAuthentication yes'"
+        " 'VersionAddendum lab-cloud-init' > %s && sshd -t && systemctl reload ssh", path)
+    try:
+        yield path
+    finally:
+        fedi.run("rm -f %s", path)
+        fedi.check_output("sshd -t && systemctl reload ssh")
+
+
+@pytest.mark.changes
+def test_our_dropin_wins_over_cloud_init(lab, cloud_init_dropin):
+    # The planted file is live: a keyword only it sets shows up in sshd's banner.
+    banner = lab.host("backup").check_output("timeout 5 bash -c 'exec 3<>/dev/tcp/fedi/22; head -1 <&3'")
+    assert banner.strip().endswith(" lab-cloud-init"), banner
+    settings = effective(lab)
+    assert settings["passwordauthentication"] == "no"
+    assert settings["kbdinteractiveauthentication"] == "no"
+    for method in ("password", "keyboard-interactive"):
+        result = password_attempt(lab, "admin", method)
+        assert result.rc != 0
+        assert "Permission denied (publickey)" in result.stderr
+
+
+@pytest.mark.parametrize("keyword, variable", [
+    ("maxauthtries", "ssh_hardening_max_auth_tries"),
+    ("logingracetime", "ssh_hardening_login_grace_time"),
+    ("allowtcpforwarding", "ssh_hardening_allow_tcp_forwarding"),
+    ("allowagentforwarding", "ssh_hardening_allow_agent_forwarding"),
+    ("allowstreamlocalforwarding", "ssh_hardening_allow_stream_local_forwarding"),
+    # No live check for X11: sshd also refuses it when xauth is missing, as on fedi, so a
+    # request could not tell the setting apart.
+    ("x11forwarding", "ssh_hardening_x11_forwarding"),
+])
+def test_sshd_runs_with_the_role_setting(lab, keyword, variable):
+    assert effective(lab)[keyword] == sshd_word(role_setting(lab, variable))
+
+
+def template_rsa_size() -> int:
+    """The smallest RSA key the role's sshd template lets in (RequiredRSASize)."""
+    template = (ROLE / "templates" / "sshd_hardening.conf.j2").read_text()
+    return int(re.search(r"^RequiredRSASize (\d+)$", template, re.MULTILINE).group(1))
+
+
+def test_sshd_requires_the_template_rsa_size(lab):
+    # OpenSSH >= 9.1 knows RequiredRSASize (Debian 12 has 9.2, so sshd -T prints it); the
+    # role writes it only where sshd knows it.
+    assert effective(lab)["requiredrsasize"] == str(template_rsa_size())
+
+
+ADMIN_KEY = "-i /root/lab-keys/admin"
+
+
+def test_local_and_remote_tcp_forwarding_are_refused(lab):
+    # ssh -W: a direct-tcpip channel (what -L opens), here to fedi's own sshd.
+    local = lab.host("backup").run(
+        f"timeout 20 ssh {SSH_OPTS} -o BatchMode=yes {ADMIN_KEY} -W 127.0.0.1:22 admin@fedi </dev/null")
+    assert local.rc == 255, local.stdout + local.stderr
+    assert "open failed: administratively prohibited" in local.stderr
+    # ssh -R: a tcpip-forward request for a port on fedi's loopback.
+    remote = ssh_as_admin(lab, f"{ADMIN_KEY} -o ExitOnForwardFailure=yes -R 127.0.0.1:10022:127.0.0.1:9")
+    assert remote.rc == 255, remote.stderr
+    assert "remote port forwarding failed for listen port 10022" in remote.stderr
+
+
+def test_unix_socket_forwarding_is_refused(lab):
+    path = "/tmp/fedisec-streamlocal-probe.sock"
+    try:
+        remote = ssh_as_admin(lab, f"{ADMIN_KEY} -o ExitOnForwardFailure=yes -R {path}:127.0.0.1:9")
+        assert remote.rc == 255, remote.stderr
+        assert f"remote port forwarding failed for listen path {path}" in remote.stderr
+        assert not lab.host("fedi").file(path).exists
+    finally:
+        lab.host("fedi").run("rm -f %s", path)
+
+
+def test_agent_forwarding_is_refused(lab):
+    # A running agent on backup, offered with -A: the session on fedi gets no agent socket.
+    result = lab.host("backup").run(
+        "eval \"$(ssh-agent -s)\" >/dev/null && "
+        f"ssh {SSH_OPTS} -o BatchMode=yes {ADMIN_KEY} -A admin@fedi 'echo agent=${{SSH_AUTH_SOCK:-none}}' </dev/null;"
+        " rc=$?; ssh-agent -k >/dev/null; exit $rc")
+    assert result.rc == 0, result.stderr
+    assert result.stdout.strip() == "agent=none"
+
+
+@pytest.fixture
+def throwaway_keys(lab):
+    """Makes keys on backup that fedi does not know; removed afterwards."""
+    backup, directory = lab.host("backup"), "/tmp/fedisec-throwaway-keys"
+
+    def make(count):
+        backup.check_output("rm -rf %s && mkdir -m 700 %s", directory, directory)
+        for index in range(count):
+            backup.check_output("ssh-keygen -q -t ed25519 -N '' -C throwaway -f %s/%s", directory, str(index))
+        return [f"{directory}/{index}" for index in range(count)]
+
+    yield make
+    backup.run("rm -rf %s", directory)
+
+
+def test_max_auth_tries_ends_the_connection(lab, throwaway_keys):
+    tries = int(role_setting(lab, "ssh_hardening_max_auth_tries"))
+    unknown = throwaway_keys(tries)
+
+    def offering(keys):
+        return " ".join(f"-i {key}" for key in keys) + f" {ADMIN_KEY}"
+
+    # One unknown key fewer than the limit: the real key, offered last, still gets in.
+    within = ssh_as_admin(lab, offering(unknown[:-1]))
+    assert within.rc == 0, within.stderr
+    # As many unknown keys as the limit: sshd hangs up before the real key is offered.
+    over = ssh_as_admin(lab, offering(unknown))
+    assert over.rc == 255
+    assert "Too many authentication failures" in over.stderr
+
+
+# Run on backup: connects to fedi:22, sends nothing, and prints after how many seconds
+# sshd closed the connection, or "open" if it still had not after argv[1] seconds.
+IDLE_CONNECTION = """python3 -c '
+import socket, sys, time
+s = socket.create_connection(("fedi", 22), timeout=5)
+start = time.monotonic()
+s.settimeout(float(sys.argv[1]))
+try:
+    while s.recv(4096):
+        pass
+except socket.timeout:
+    sys.exit(print("open"))
+except OSError:
+    pass
+print(round(time.monotonic() - start, 1))
+' %s"""
+
+
+def test_an_idle_connection_is_closed_after_the_login_grace_time(lab):
+    grace = int(role_setting(lab, "ssh_hardening_login_grace_time"))
+    closed_after = lab.host("backup").check_output(IDLE_CONNECTION, str(grace + 10))
+    assert closed_after != "open", f"still open after {grace + 10} s"
+    assert grace - 2 <= float(closed_after) <= grace + 10, closed_after
+
+
+@pytest.fixture
+def rsa_keys_for_admin(lab):
+    """RSA keys on backup, one of the template's RequiredRSASize and one 1024 bits shorter,
+    both authorized for admin on fedi; authorized_keys is put back byte for byte afterwards."""
+    backup, fedi = lab.host("backup"), lab.host("fedi")
+    required = template_rsa_size()
+    authorized = "/home/admin/.ssh/authorized_keys"
+    before = fedi.file(authorized).sha256sum
+    fedi.check_output("cp -p %s /root/admin-authorized_keys.fedisec", authorized)
+    keys = {}
+    try:
+        for bits in (required - 1024, required):
+            key = f"/tmp/fedisec-rsa-{bits}"
+            backup.check_output("rm -f %s %s.pub && ssh-keygen -q -t rsa -b %s -N '' -C fedisec-rsa-probe -f %s",
+                                key, key, str(bits), key)
+            fedi.check_output("echo %s >> %s", backup.check_output("cat %s.pub", key), authorized)
+            keys[bits] = key
+        yield required, keys
+    finally:
+        fedi.check_output("cat /root/admin-authorized_keys.fedisec > %s && rm /root/admin-authorized_keys.fedisec",
+                          authorized)
+        backup.run("rm -f /tmp/fedisec-rsa-*")
+        assert fedi.file(authorized).sha256sum == before
+
+
+@pytest.mark.changes
+def test_an_authorized_rsa_key_below_the_required_size_is_refused(lab, rsa_keys_for_admin):
+    required, keys = rsa_keys_for_admin
+    accepted = ssh_as_admin(lab, f"-i {keys[required]}", "id -un")
+    assert accepted.rc == 0, accepted.stderr  # RSA keys as such are accepted
+    fedi = lab.host("fedi")
+    cursor = journal_cursor(fedi)
+    refused = ssh_as_admin(lab, f"-i {keys[required - 1024]}", "id -un")
+    assert refused.rc == 255
+    assert "Permission denied (publickey)" in refused.stderr
+    # Refused for its size, although authorized.
+    log = sshd_log_since(fedi, cursor, "refusing RSA key: Invalid key length")
+    assert "refusing RSA key: Invalid key length" in log, log

@@ -1,5 +1,13 @@
 """Changes on the converged lab, run last: a bad config never lands, renewal swaps the
 certificate (nginx and Exim) without a restart, and a failing renewal keeps the working one."""
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.changes
 
 MARKER = "/var/lib/fedisec-acme/force-renewal"
 SITE = "/etc/nginx/sites-available/fedisec-fedi.conf"
@@ -16,13 +24,24 @@ def nginx_master_pid(lab):
 def test_a_broken_value_never_replaces_the_working_config(lab):
     fedi = lab.host("fedi")
     before = fedi.file(SITE).sha256sum
-    # Passes the variable checks but nginx refuses it: only `nginx -t` can catch it.
-    run = site_yml(lab, "-e", "nginx_tls_mastodon_web_upstream=127.0.0.1:99999")
+    # Valid syntax, so the role's checks pass it, but nginx refuses it (the lab resolves no
+    # outside name): only `nginx -t` can catch it.
+    run = site_yml(lab, "-e", "nginx_tls_mastodon_web_upstream=no-such-host.invalid:3000")
     assert run.returncode != 0
-    assert "invalid port" in run.stdout + run.stderr
+    assert 'host not found in upstream "no-such-host.invalid:3000"' in run.stdout + run.stderr
     assert fedi.file(SITE).sha256sum == before
     status, _ = lab.http("backup", "https://fedi/")
     assert status == 200
+
+
+def test_a_value_that_would_inject_a_directive_is_refused_first(lab):
+    fedi = lab.host("fedi")
+    before = fedi.file(SITE).sha256sum
+    run = site_yml(lab, "-e", '{"nginx_tls_mastodon_web_upstream": "127.0.0.1:3000; include /etc/passwd"}')
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "nginx_tls_mastodon_web_upstream: '127.0.0.1:3000; include /etc/passwd' is not allowed" in output
+    assert fedi.file(SITE).sha256sum == before
 
 
 def test_a_setting_postgresql_refuses_never_lands(lab):
@@ -48,9 +67,10 @@ def admin_login_works(lab):
 def test_a_setting_sshd_refuses_never_lands(lab):
     fedi = lab.host("fedi")
     before = fedi.file(DROPIN).sha256sum
-    # Valid for the argument spec, refused by `sshd -t` on a copy of the whole configuration.
+    # Valid for the role's checks (start:rate:full), refused by `sshd -t` (a rate over 100%)
+    # on a copy of the whole configuration.
     run = lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening",
-                       "-e", '{"ssh_hardening_max_startups": "10:30:x"}')
+                       "-e", '{"ssh_hardening_max_startups": "10:200:60"}')
     assert run.returncode != 0
     assert "Invalid MaxStartups spec" in run.stdout + run.stderr
     assert fedi.file(DROPIN).sha256sum == before
@@ -103,3 +123,109 @@ def test_failing_renewal_keeps_the_working_certificate(lab):
         fedi.run(f"rm -f {MARKER}")
         fedi.run("systemctl reset-failed fedisec-acme-renew.service")
         acme.run("systemctl start pebble")
+        trust_pebbles_new_root(lab)
+
+
+def trust_pebbles_new_root(lab):
+    """Pebble makes a new root at every start: trust it too (next to the old one, which the
+    served certificate still chains to), so that later renewals verify."""
+    acme = lab.host("acme")
+    root = ""
+    for _ in range(30):
+        result = acme.run("curl -sf --cacert /etc/pebble/api-ca.crt https://localhost:15000/roots/0")
+        if result.rc == 0:
+            root = result.stdout
+            break
+        time.sleep(1)
+    assert "BEGIN CERTIFICATE" in root
+    for name in ("fedi", "backup"):
+        lab.host(name).check_output(
+            "echo %s > /usr/local/share/ca-certificates/fedisec-lab-pebble-root-restarted.crt"
+            " && update-ca-certificates >/dev/null", root)
+
+
+def test_a_refused_validation_prints_the_cas_problem_detail(lab):
+    # A certificate for "backup", requested from fedi: Pebble validates on port 80 of
+    # backup, where nothing listens. The run must say what the CA saw, not a bare error.
+    fedi = lab.host("fedi")
+    drill = "/root/acme-drill"
+    config = json.dumps({"name": "drill", "domains": ["backup"], "key": f"{drill}/key.pem",
+                         "directory": f"{drill}/out", "webroot": "/var/www/acme", "renew_fraction": 0.66,
+                         "hooks": []})
+    fedi.check_output(
+        f"rm -rf {drill} && mkdir -p {drill}/certs.d {drill}/out && cp /etc/fedisec/acme/account.json {drill}/"
+        f" && openssl ecparam -name prime256v1 -genkey -noout -out {drill}/key.pem"
+        f" && echo %s > {drill}/certs.d/drill.json", config)
+    try:
+        result = fedi.run(f"/usr/local/sbin/fedisec-acme --config-dir {drill} renew drill")
+        output = result.stdout + result.stderr
+        assert result.rc == 1, output
+        backup_address = lab.host("backup").check_output("hostname -I").split()[0]
+        assert "the CA refused the validation: backup: http-01 urn:ietf:params:acme:error:connection" in output
+        # Where the CA connected, in its own words (Pebble sends no validationRecord for a
+        # failed challenge; Let's Encrypt does, and the client prints it: unit-tested).
+        assert f"dial tcp {backup_address}:80: connect: connection refused" in output
+        assert not fedi.file(f"{drill}/out/fullchain.pem").exists
+    finally:
+        fedi.run(f"rm -rf {drill}")
+
+
+def lab_secrets(lab):
+    """Every secret the lab made: generated passwords and TOTP secrets, and from each private
+    key on fedi (certificate, ACME account, PostgreSQL CA and clients) the first line of its
+    PEM body and its private scalar in hex (the later PEM lines hold the public key, which
+    is public and may be printed)."""
+    secrets_dir = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
+    values = [path.read_text().split()[0] for path in secrets_dir.iterdir()
+              if path.is_file() and not path.name.startswith("drill_key")]
+    fedi = lab.host("fedi")
+    keys = fedi.check_output(
+        "ls /etc/fedisec/certs/*/privkey.pem /etc/fedisec/acme/account.key /etc/postgresql/fedisec-tls/*.key"
+        " /etc/fedisec/postgresql-clients/*/client.key").split()
+    for key in keys:
+        values.append(fedi.check_output("sed -n 2p %s", key))
+        text = fedi.check_output("openssl pkey -in %s -noout -text", key)
+        scalar = text.split("priv:", 1)[1].split("pub:", 1)[0]
+        values.append("".join(scalar.split()).replace(":", ""))
+    assert len(values) >= 2 * len(keys) + 5 and len(keys) >= 5
+    return values
+
+
+def test_no_secret_reaches_the_output_at_the_highest_verbosity(lab):
+    # One run at -vvv with diffs (every task result as AWX/ARA keep it) that re-creates what
+    # holds secrets (client keys, submission passwords, a TOTP secret) and finds the rest
+    # unchanged.
+    fedi = lab.host("fedi")
+    fedi.check_output("rm -rf /etc/fedisec/postgresql-clients /etc/exim4/passwd /home/totpuser/.google_authenticator")
+    run = site_yml(lab, "-vvv", "--diff")
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "changed=0" not in run.stdout.split("PLAY RECAP")[-1]
+    output = run.stdout + run.stderr
+    leaked = [index for index, secret in enumerate(lab_secrets(lab)) if secret in output]
+    assert not leaked, f"{len(leaked)} secret value(s) appear in the output (indexes {leaked})"
+
+
+def test_repeated_failed_auth_is_refused_until_the_rate_decays(lab):
+    # Password guessing on the submission port: after exim_tls_auth_fail_limit failures the
+    # client's address is refused AUTH (even with the right password) and disconnected.
+    backup, fedi = lab.host("backup"), lab.host("fedi")
+    password = (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets" / "smtp-alice").read_text().split()[0]
+    swaks = ("swaks --server fedi --port 587 --tls --auth PLAIN --auth-user alice --auth-password %s"
+             " --to someone@backup --from alice@fedi --quit-after AUTH 2>&1")
+    try:
+        refused = False
+        for _ in range(12):
+            out = backup.run(swaks, "wrong-password").stdout
+            if "Too many failed authentications" in out:
+                refused = True
+                break
+            assert "535" in out  # a plain authentication failure until the limit is reached
+        assert refused, "no refusal after 12 failed AUTH attempts"
+        result = backup.run(swaks, password)
+        rc, out = result.rc, result.stdout.replace(password, "***")  # no secret in a failure message
+        assert rc != 0 and "Too many failed authentications" in out
+        assert "AUTH refused" in fedi.check_output("tail -n 50 /var/log/exim4/mainlog")
+    finally:
+        fedi.run("rm -f /var/spool/exim4/db/ratelimit /var/spool/exim4/db/ratelimit.lockfile")
+    rc = backup.run(swaks, password).rc
+    assert rc == 0  # the right password works again once the rate is reset
