@@ -361,22 +361,28 @@ _FEDIVERSE_PROBES = [
 ]
 
 
-def test_nft_fediverse_behaviour(netns, tmp_path):
+def _run_in_netns(netns, tmp_path, script_text, probes, root_reason):
+    """Runs a probe script with the fediverse golden ruleset in the namespace; its JSON."""
     if os.geteuid() != 0:
-        pytest.skip("probing as other uids needs root (a user namespace maps only uid 0)")
+        pytest.skip(root_reason)
     ip_command = _tool("ip")
     if ip_command is None:
         pytest.skip("the ip command is needed to set up the namespace network")
     script = tmp_path / "probe.py"
-    script.write_text(_PROBE_SCRIPT)
-    probes = json.dumps([list(probe) for probe, _ in _FEDIVERSE_PROBES])
+    script.write_text(script_text)
     result = netns.run(
-        [sys.executable, str(script), netns.nft, ip_command, str(GOLDEN / "fediverse.nft"), probes]
+        [sys.executable, str(script), netns.nft, ip_command, str(GOLDEN / "fediverse.nft"),
+         json.dumps([list(probe) for probe, _ in probes])]
     )
     if result.returncode != 0 and "veth" in result.stderr:
         pytest.skip(f"cannot create a veth pair in the namespace: {result.stderr.strip()}")
     assert result.returncode == 0, result.stderr
-    outcomes = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_nft_fediverse_behaviour(netns, tmp_path):
+    outcomes = _run_in_netns(netns, tmp_path, _PROBE_SCRIPT, _FEDIVERSE_PROBES,
+                             "probing as other uids needs root (a user namespace maps only uid 0)")
     expected = [outcome for _, outcome in _FEDIVERSE_PROBES]
     mismatches = [
         (probe, want, got) for (probe, want), got in zip(_FEDIVERSE_PROBES, outcomes) if want != got
@@ -515,21 +521,8 @@ _LINK_EGRESS = ["sent", "rejected", "rejected"]
 
 
 def test_nft_fediverse_link_local_traffic(netns, tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("packet sockets and the DHCPv6 client port need root in the namespace")
-    ip_command = _tool("ip")
-    if ip_command is None:
-        pytest.skip("the ip command is needed to set up the namespace network")
-    script = tmp_path / "link.py"
-    script.write_text(_LINK_SCRIPT)
-    probes = json.dumps([list(probe) for probe, _ in _LINK_PROBES])
-    result = netns.run(
-        [sys.executable, str(script), netns.nft, ip_command, str(GOLDEN / "fediverse.nft"), probes]
-    )
-    if result.returncode != 0 and "veth" in result.stderr:
-        pytest.skip(f"cannot create a veth pair in the namespace: {result.stderr.strip()}")
-    assert result.returncode == 0, result.stderr
-    outcomes = json.loads(result.stdout)
+    outcomes = _run_in_netns(netns, tmp_path, _LINK_SCRIPT, _LINK_PROBES,
+                             "packet sockets and the DHCPv6 client port need root in the namespace")
     mismatches = [
         (probe, want, got)
         for (probe, want), got in zip(_LINK_PROBES, outcomes["ingress"])
