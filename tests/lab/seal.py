@@ -5,7 +5,8 @@ machine running the lab decides what a lab name means.
 
 Safety: every probe targets a lab host, the lab's gateway, or a documentation address
 (RFC 5737 / RFC 3849) that the kernel has no route to. The one test that adds a route
-first checks that the machine-side seal table that drops such a packet is loaded.
+first checks that the machine does not forward from the lab's bridge and that the seal
+table that would drop such a packet is loaded.
 """
 import os
 import socket
@@ -14,6 +15,7 @@ import threading
 import time
 
 import pytest
+import yaml
 
 GATEWAY = os.environ["FEDISEC_LAB_GATEWAY"]
 CACHE_PORT = int(os.environ["FEDISEC_APT_CACHE_PORT"])
@@ -42,7 +44,6 @@ def blocked(lab, name):
 
 def pytest_generate_tests(metafunc):
     if "lab_host" in metafunc.fixturenames:
-        import yaml  # noqa: PLC0415 (collection time, before fixtures)
         with open(os.environ["MOLECULE_INVENTORY_FILE"], encoding="utf-8") as fh:
             names = sorted(yaml.safe_load(fh)["all"]["hosts"])
         metafunc.parametrize("lab_host", names)
