@@ -30,7 +30,6 @@ install_host_packages() {
   [ ${#missing[@]} -eq 0 ] && return
   log "installing host packages: ${missing[*]}"
   apt-get update -q
-
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 

@@ -9,8 +9,20 @@ FEDISEC_NETWORK=${FEDISEC_NETWORK:-fedisec-lab}
 # Set another one if this machine already uses it. The gateway is its first address: the
 # machine's side of the network, where the lab's apt cache answers.
 FEDISEC_LAB_SUBNET=${FEDISEC_LAB_SUBNET:-10.89.0.0/24}
-FEDISEC_LAB_GATEWAY=$(python3 -c 'import ipaddress, sys; print(next(ipaddress.ip_network(sys.argv[1]).hosts()))' \
-  "$FEDISEC_LAB_SUBNET" 2>/dev/null) || {
+# Plain bash: this is read before bootstrap has installed anything (python3 included).
+first_host_address() {
+  local a b c d bits n mask
+  local octet='(0|[1-9][0-9]{0,2})'
+  [[ $1 =~ ^$octet\.$octet\.$octet\.$octet/(0|[1-9][0-9]?)$ ]] || return 1
+  a=${BASH_REMATCH[1]} b=${BASH_REMATCH[2]} c=${BASH_REMATCH[3]} d=${BASH_REMATCH[4]} bits=${BASH_REMATCH[5]}
+  (( a < 256 && b < 256 && c < 256 && d < 256 && bits < 32 )) || return 1
+  n=$(( a << 24 | b << 16 | c << 8 | d ))
+  mask=$(( (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF ))
+  (( (n & mask) == n )) || return 1  # host bits set: not a network address
+  (( bits < 31 )) && n=$(( n + 1 ))
+  echo "$(( n >> 24 & 255 )).$(( n >> 16 & 255 )).$(( n >> 8 & 255 )).$(( n & 255 ))"
+}
+FEDISEC_LAB_GATEWAY=$(first_host_address "$FEDISEC_LAB_SUBNET") || {
   printf 'error: FEDISEC_LAB_SUBNET=%s is not a network (e.g. 10.89.0.0/24)\n' "$FEDISEC_LAB_SUBNET" >&2; exit 1; }
 # The lab's own apt cache (not the machine's apt-cacher-ng, if it runs one): Debian only.
 FEDISEC_APT_CACHE_PORT=${FEDISEC_APT_CACHE_PORT:-3143}

@@ -42,6 +42,12 @@ print(answer if answer.startswith("open ") else "connected")
 ' %s %s %s"""
 
 
+def inventory_hosts(inventory_file: str, group: str = "all") -> list[str]:
+    """The hosts of an inventory group, as molecule wrote the inventory."""
+    inventory = yaml.safe_load(Path(inventory_file).read_text())
+    return sorted((inventory.get(group) or {}).get("hosts") or {})
+
+
 class Lab:
     def __init__(self, inventory_file: str, get_host):
         self.inventory_file = inventory_file
@@ -58,8 +64,7 @@ class Lab:
 
     def names(self, group: str = "all") -> list[str]:
         """The lab hosts of an inventory group, as molecule wrote the inventory."""
-        inventory = yaml.safe_load(Path(self.inventory_file).read_text())
-        return sorted((inventory.get(group) or {}).get("hosts") or {})
+        return inventory_hosts(self.inventory_file, group)
 
     def connect(self, host: str, address: str, port: int, user: str = "root", timeout: float = 3) -> str:
         """What `user` on a lab host gets when connecting to address:port (see PROBE)."""
@@ -79,21 +84,24 @@ class Lab:
 
     def http(self, host: str, url: str, *curl_args: str) -> tuple[int, list[tuple[str, str]]]:
         """GET from a lab host with curl (system trust store): status and the raw header list."""
+        status, headers, _ = self._get(host, url, curl_args, "/dev/null")
+        return status, headers
+
+    def page(self, host: str, url: str, *curl_args: str) -> tuple[int, list[tuple[str, str]], str]:
+        """Like http(), with the response body too (the Observatory's SRI rule reads it)."""
+        return self._get(host, url, curl_args, "-")
+
+    def _get(self, host: str, url: str, curl_args, body_to: str) -> tuple[int, list[tuple[str, str]], str]:
+        """One GET: the header block on stdout, then the body when body_to is "-"."""
         args = " ".join(shlex.quote(a) for a in (*curl_args, url))
-        out = self.host(host).check_output(f"curl -sS --max-time 10 -D - -o /dev/null {args}")
-        lines = [line for line in out.split("\r\n") if line]
+        out = self.host(host).check_output(f"curl -sS --max-time 10 -D - -o {body_to} {args}")
+        head, _, body = out.partition("\r\n\r\n")
+        lines = [line for line in head.split("\r\n") if line]
         status = int(lines[0].split()[1])
         headers = []
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers.append((name.strip(), value.strip()))
-        return status, headers
-
-    def page(self, host: str, url: str, *curl_args: str) -> tuple[int, list[tuple[str, str]], str]:
-        """Like http(), with the response body too (the Observatory's SRI rule reads it)."""
-        status, headers = self.http(host, url, *curl_args)
-        body = self.host(host).check_output(
-            "curl -sS --max-time 10 %s", " ".join(shlex.quote(a) for a in (*curl_args, url)))
         return status, headers, body
 
     def served_certificate(self, client: str, server: str, port: int = 443, starttls: str = "") -> dict:

@@ -14,11 +14,6 @@ REJECTED = "EHOSTUNREACH"
 LOOPBACK_REJECTED = "ECONNREFUSED"
 
 
-def connect(lab, host, user, address, port):
-    """What `user` on `host` gets when connecting to address:port."""
-    return lab.connect(host, address, port, user)
-
-
 @pytest.mark.parametrize(("user", "address", "port"), [
     ("mastodon", "backup", 443),       # the app federates over HTTPS
     ("Debian-exim", "backup", 25),     # the MTA delivers to the smarthost
@@ -27,7 +22,7 @@ def connect(lab, host, user, address, port):
     ("root", "backup", 443),
 ])
 def test_egress_allowed(lab, user, address, port):
-    assert connect(lab, "fedi", user, address, port) in {f"open {port}", "connected"}
+    assert lab.connect("fedi", address, port, user) in {f"open {port}", "connected"}
 
 
 @pytest.mark.parametrize(("user", "address", "port"), [
@@ -42,7 +37,7 @@ def test_egress_allowed(lab, user, address, port):
 def test_egress_denied(lab, user, address, port):
     # The same listener answers the allowed probes above and from backup itself.
     assert lab.connect("backup", "127.0.0.1", port) == f"open {port}"
-    assert connect(lab, "fedi", user, address, port) == REJECTED
+    assert lab.connect("fedi", address, port, user) == REJECTED
 
 
 def test_every_user_may_resolve_names(lab):
@@ -53,7 +48,7 @@ def test_every_user_may_resolve_names(lab):
     ("mastodon", True), ("nobody", False), ("www-data", False), ("root", False),
 ])
 def test_tor_socks_port_only_for_listed_users(lab, user, allowed):
-    result = connect(lab, "fedi", user, "127.0.0.1", 9050)
+    result = lab.connect("fedi", "127.0.0.1", 9050, user)
     if allowed:
         assert result == "open 9050"
     else:
@@ -62,7 +57,7 @@ def test_tor_socks_port_only_for_listed_users(lab, user, allowed):
 
 def test_other_loopback_ports_stay_open(lab):
     # nginx (www-data) reaches the app on loopback.
-    assert connect(lab, "fedi", "www-data", "127.0.0.1", 8080) == "open 8080"
+    assert lab.connect("fedi", "127.0.0.1", 8080, "www-data") == "open 8080"
 
 
 @pytest.mark.parametrize("port", [22, 25, 80, 443, 587, 5432])
@@ -109,8 +104,8 @@ def test_the_table_survives_what_is_done_to_nftables_service(lab, action):
         fedi.check_output(action)
         assert fedi.check_output("nft -s list table inet fedisec") == confirmed
         # And it filters: a sample of the matrix above still holds.
-        assert connect(lab, "fedi", "mastodon", "backup", 443) == "open 443"
-        assert connect(lab, "fedi", "nobody", "backup", 443) == REJECTED
+        assert lab.connect("fedi", "backup", 443, "mastodon") == "open 443"
+        assert lab.connect("fedi", "backup", 443, "nobody") == REJECTED
         assert lab.connect("backup", "fedi", 8080) == "timeout"
         assert lab.connect("backup", "fedi", 443) == "connected"
     finally:
