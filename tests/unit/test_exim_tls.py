@@ -331,24 +331,6 @@ class TestAuthFailLimit:
         # Exim 4.96 (Debian 12) has no auth:fail event: no event_action.
         assert "event_action" not in text
 
-    def test_the_acl_file_is_validated_before_the_main_file_names_it(self):
-        tasks = yaml.safe_load((ROLE / "tasks" / "config.yml").read_text())
-        (task,) = [t for t in tasks if "validate" in t.get("ansible.builtin.template", {})]
-        dests = [item["dest"] for item in task["loop"]]
-        assert dests.index("conf.d/acl/60_fedisec-auth") < dests.index("conf.d/main/04_fedisec-tls")
-        # update-exim4.conf reads only names of letters, digits, '_' and '-' in conf.d.
-        assert all(re.fullmatch(r"[A-Za-z0-9_-]+", d.rsplit("/", 1)[-1]) for d in dests if "/" in d)
-
-
-def test_the_validator_copies_no_private_file():
-    script = (ROLE / "files" / "fedisec-exim-validate").read_text()
-    copies = [line.strip() for line in script.splitlines() if re.match(r"\s*cp\b", line)]
-    # The configuration sources by name, and the candidate: never the whole of /etc/exim4.
-    assert copies == ['cp -a "/etc/exim4/$source" "$tmp/conf/"', 'cp "$candidate" "$tmp/conf/$relpath"']
-    (sources,) = re.findall(r"^for source in (.*); do$", script, re.MULTILINE)
-    assert sources.split() == ["update-exim4.conf.conf", "conf.d", "exim4.conf.template", "exim4.conf.localmacros"]
-    assert "umask 077" in script and "mktemp -d" in script and "trap 'rm -rf \"$tmp\"' EXIT" in script
-
 
 def test_an_unknown_filter_would_fail_loudly():
     # Sanity check of the harness: a template error is an error, not an empty file.
