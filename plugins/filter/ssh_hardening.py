@@ -24,6 +24,15 @@
   Ansible could not reconnect with the final kex list: paramiko without a kex it
   implements, or an OpenSSH client (``ssh -Q kex`` on the controller) that supports
   none of them. Empty or garbled ``ssh -Q`` output is an error.
+- ``ssh_totp_secret_problems``: ``ssh_hardening_totp_secrets |
+  fedisec.hardening.ssh_totp_secret_problems(ansible_facts.getent_passwd)`` returns
+  why the TOTP secrets cannot be installed (no such account, not base32 of 16+
+  characters, a user twice), naming users, never a secret.
+- ``pam_sshd_totp``: ``content | fedisec.hardening.pam_sshd_totp(enabled, nullok)``
+  returns /etc/pam.d/sshd asking for the TOTP code instead of the Unix password
+  (``@include common-auth`` replaced), or with the role's lines taken out again.
+- ``pam_sshd_asks_totp``: ``content | fedisec.hardening.pam_sshd_asks_totp`` tells
+  whether that file already asks for the TOTP code.
 
 Invalid input raises AnsibleFilterError.
 """
@@ -40,6 +49,11 @@ from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening im
     ssh_lockout_problems,
     sshd_effective,
 )
+from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_totp import (
+    pam_sshd_asks_totp,
+    pam_sshd_totp,
+    ssh_totp_secret_problems,
+)
 from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import ansible_filter
 
 
@@ -55,4 +69,7 @@ class FilterModule:
             "ssh_lockout_problems": ansible_filter(ssh_lockout_problems),
             "ssh_kex_with_fallback": ansible_filter(ssh_kex_with_fallback),
             "ssh_client_kex_problems": ansible_filter(ssh_client_kex_problems),
+            "ssh_totp_secret_problems": ansible_filter(ssh_totp_secret_problems),
+            "pam_sshd_totp": ansible_filter(pam_sshd_totp),
+            "pam_sshd_asks_totp": ansible_filter(pam_sshd_asks_totp),
         }

@@ -1,12 +1,18 @@
-"""Tests for module_utils/ssh_hardening.py and the ssh_hardening filter plugin."""
+"""Tests for module_utils/ssh_hardening.py and the ssh_hardening filter plugin, and for how
+the role writes its drop-in (one config_transaction) and finds that sshd reads it."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.fedisec.hardening.plugins.filter.ssh_hardening import FilterModule
 from ansible_collections.fedisec.hardening.plugins.module_utils import ssh_hardening
+from ansible_collections.fedisec.hardening.plugins.module_utils import ssh_totp
 from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening import (
     key_type_accepted,
     ssh_algorithms,
@@ -17,6 +23,11 @@ from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening im
     sshd_effective,
     sshd_pattern_match,
     weak_reasons,
+)
+from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_totp import (
+    pam_sshd_asks_totp,
+    pam_sshd_totp,
+    ssh_totp_secret_problems,
 )
 
 
@@ -1073,6 +1084,292 @@ def test_client_kex_check_rejects_bad_input(args, kwargs, message):
 
 
 # ---------------------------------------------------------------------------------------
+# TOTP: the secrets' checks and sshd's PAM stack (module_utils/ssh_totp.py)
+# ---------------------------------------------------------------------------------------
+
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+ACCOUNTS = {"alice": ["x", "1000", "1000", "", "/home/alice", "/bin/bash"],
+            "bob": ["x", "1001", "1001", "", "/home/bob", "/bin/bash"]}
+
+
+@pytest.mark.parametrize("secret", [SECRET, SECRET.lower(), "ABCDEFGHIJKLMNOP", "A" * 103])
+def test_good_totp_secrets_pass(secret):
+    assert ssh_totp_secret_problems([{"user": "alice", "secret": secret}], ACCOUNTS) == []
+    assert ssh_totp_secret_problems([{"user": "alice", "secret": secret}], list(ACCOUNTS)) == []
+
+
+def test_no_totp_secrets_pass():
+    assert ssh_totp_secret_problems([], {}) == []
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "ABCDEFGHIJKLMNO",  # 15 characters
+        SECRET + "======",  # padding: pam_google_authenticator's decoder stops at "="
+        "JBSWY3DPEHPK3PX0",  # 0, 1, 8, 9 are not base32
+        "JBSWY3DPEHPK3PX9",
+        "JBSW Y3DP EHPK 3PXP",
+        SECRET + "\n",  # a newline would add a line to ~/.google_authenticator
+        "\n" + SECRET,
+        SECRET + '\n" RATE_LIMIT 100 1',
+        "",
+    ],
+)
+def test_a_malformed_secret_is_refused_naming_the_user_not_the_secret(secret):
+    problems = ssh_totp_secret_problems([{"user": "alice", "secret": secret}], ACCOUNTS)
+    assert problems == [
+        "ssh_hardening_totp_secrets: the secret for alice is not base32 of 16 or more characters"
+        " (A-Z and 2-7 only, no '=' padding, no spaces or newlines)"
+    ]
+    if secret:
+        assert secret.strip() not in " ".join(problems)
+
+
+@pytest.mark.parametrize("secret", [None, 12345678901234567890, ["JBSWY3DPEHPK3PXP"]])
+def test_a_secret_that_is_not_a_string_is_refused(secret):
+    assert ssh_totp_secret_problems([{"user": "bob", "secret": secret}], ACCOUNTS) == [
+        "ssh_hardening_totp_secrets: the secret for bob is not a string"
+    ]
+
+
+def test_an_unknown_user_is_refused_by_name():
+    problems = ssh_totp_secret_problems(
+        [{"user": "alice", "secret": SECRET}, {"user": "carol", "secret": SECRET}], ACCOUNTS)
+    assert problems == ["ssh_hardening_totp_secrets: no such user on this host: carol"]
+    assert SECRET not in " ".join(problems)
+
+
+def test_every_problem_is_listed():
+    problems = ssh_totp_secret_problems(
+        [{"user": "carol", "secret": "short"}, {"user": "alice", "secret": SECRET},
+         {"user": "alice", "secret": SECRET}], ACCOUNTS)
+    assert problems == [
+        "ssh_hardening_totp_secrets: no such user on this host: carol",
+        "ssh_hardening_totp_secrets: the secret for carol is not base32 of 16 or more characters"
+        " (A-Z and 2-7 only, no '=' padding, no spaces or newlines)",
+        "ssh_hardening_totp_secrets: alice is listed more than once (one secret per user)",
+    ]
+
+
+def test_user_and_secret_swapped_does_not_print_the_secret():
+    [problem] = ssh_totp_secret_problems([{"user": SECRET, "secret": "alice"}], ACCOUNTS)
+    assert problem == (
+        "ssh_hardening_totp_secrets[0].user is not an account on this host and looks like a TOTP secret"
+        " (user and secret swapped?); the value is not shown")
+    assert SECRET not in problem
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("alice", "ssh_hardening_totp_secrets[0] must be a dict with user and secret"),
+        ({"secret": SECRET}, "ssh_hardening_totp_secrets[0].user must be the name of an account"),
+        ({"user": "", "secret": SECRET}, "ssh_hardening_totp_secrets[0].user must be the name of an account"),
+        ({"user": ["alice"], "secret": SECRET}, "ssh_hardening_totp_secrets[0].user must be the name of an account"),
+    ],
+)
+def test_malformed_entries_are_refused(entry, message):
+    assert ssh_totp_secret_problems([entry], ACCOUNTS) == [message]
+
+
+@pytest.mark.parametrize(
+    ("secrets", "accounts", "message"),
+    [
+        ({"user": "alice", "secret": SECRET}, ACCOUNTS, "^ssh_hardening_totp_secrets must be a list"),
+        (None, ACCOUNTS, "^ssh_hardening_totp_secrets must be a list"),
+        ([], None, "^accounts must be the getent passwd facts or a list of user names"),
+        ([], "alice", "^accounts must be"),
+        ([], [1], "^accounts must be"),
+    ],
+)
+def test_totp_secret_check_rejects_bad_input(secrets, accounts, message):
+    with pytest.raises(ValueError, match=message) as excinfo:
+        ssh_totp_secret_problems(secrets, accounts)
+    assert SECRET not in str(excinfo.value)
+
+
+# /etc/pam.d/sshd of openssh-server 1:9.2p1-2+deb12u10 (Debian 12).
+DEBIAN_12_PAM_SSHD = """# PAM configuration for the Secure Shell service
+
+# Standard Un*x authentication.
+@include common-auth
+
+# Disallow non-root logins when /etc/nologin exists.
+account    required     pam_nologin.so
+
+# Uncomment and edit /etc/security/access.conf if you need to set complex
+# access limits that are hard to express in sshd_config.
+# account  required     pam_access.so
+
+# Standard Un*x authorization.
+@include common-account
+
+# SELinux needs to be the first session rule.  This ensures that any
+# lingering context has been cleared.  Without this it is possible that a
+# module could execute code in the wrong domain.
+session [success=ok ignore=ignore module_unknown=ignore default=bad]        pam_selinux.so close
+
+# Set the loginuid process attribute.
+session    required     pam_loginuid.so
+
+# Create a new session keyring.
+session    optional     pam_keyinit.so force revoke
+
+# Standard Un*x session setup and teardown.
+@include common-session
+
+# Print the message of the day upon successful login.
+# This includes a dynamically generated part from /run/motd.dynamic
+# and a static (admin-editable) part from /etc/motd.
+session    optional     pam_motd.so  motd=/run/motd.dynamic
+session    optional     pam_motd.so noupdate
+
+# Print the status of the user's mailbox upon successful login.
+session    optional     pam_mail.so standard noenv # [1]
+
+# Set up user limits from /etc/security/limits.conf.
+session    required     pam_limits.so
+
+# Read environment variables from /etc/environment and
+# /etc/security/pam_env.conf.
+session    required     pam_env.so # [1]
+# In Debian 4.0 (etch), locale-related environment variables were moved to
+# /etc/default/locale, so read that as well.
+session    required     pam_env.so user_readenv=1 envfile=/etc/default/locale
+
+# SELinux needs to intervene at login time to ensure that the process starts
+# in the proper default security context.  Only sessions which are intended
+# to run in the user's context should be run after this.
+session [success=ok ignore=ignore module_unknown=ignore default=bad]        pam_selinux.so open
+
+# Standard Un*x password updating.
+@include common-password
+"""
+TOTP_LINES = ("auth required pam_google_authenticator.so\n"
+              "# @include common-auth  (fedisec.hardening: key + TOTP, no password)\n")
+NULLOK_LINES = ("auth required pam_google_authenticator.so nullok\n"
+                "auth required pam_permit.so\n"
+                "# @include common-auth  (fedisec.hardening: key + TOTP, no password)\n")
+
+
+def test_totp_replaces_common_auth_only():
+    enabled = pam_sshd_totp(DEBIAN_12_PAM_SSHD, True)
+    assert enabled == DEBIAN_12_PAM_SSHD.replace("@include common-auth\n", TOTP_LINES)
+    # The account, session and password stacks stay as they are.
+    assert "@include common-account\n" in enabled and "@include common-password\n" in enabled
+    assert pam_sshd_asks_totp(enabled) is True
+    assert pam_sshd_asks_totp(DEBIAN_12_PAM_SSHD) is False
+
+
+def test_nullok_adds_pam_permit_after_the_module():
+    enabled = pam_sshd_totp(DEBIAN_12_PAM_SSHD, True, True)
+    assert enabled == DEBIAN_12_PAM_SSHD.replace("@include common-auth\n", NULLOK_LINES)
+    assert pam_sshd_asks_totp(enabled) is True
+
+
+@pytest.mark.parametrize("nullok", [False, True])
+def test_totp_on_is_idempotent(nullok):
+    once = pam_sshd_totp(DEBIAN_12_PAM_SSHD, True, nullok)
+    assert pam_sshd_totp(once, True, nullok) == once
+
+
+@pytest.mark.parametrize(("before", "after"), [(False, True), (True, False)])
+def test_nullok_switches_both_ways(before, after):
+    switched = pam_sshd_totp(pam_sshd_totp(DEBIAN_12_PAM_SSHD, True, before), True, after)
+    assert switched == pam_sshd_totp(DEBIAN_12_PAM_SSHD, True, after)
+
+
+@pytest.mark.parametrize("nullok", [False, True])
+def test_totp_off_gives_back_debians_file_byte_for_byte(nullok):
+    enabled = pam_sshd_totp(DEBIAN_12_PAM_SSHD, True, nullok)
+    assert pam_sshd_totp(enabled, False) == DEBIAN_12_PAM_SSHD
+    assert pam_sshd_totp(enabled, False, nullok) == DEBIAN_12_PAM_SSHD
+    assert pam_sshd_totp(DEBIAN_12_PAM_SSHD, False) == DEBIAN_12_PAM_SSHD
+
+
+def test_what_earlier_versions_wrote_is_recognised():
+    # lineinfile (the module inserted before the include, pam_permit after the module) and
+    # replace (the include commented out): the same lines, so a converged host sees no change.
+    earlier = DEBIAN_12_PAM_SSHD.replace(
+        "@include common-auth\n",
+        "auth required pam_google_authenticator.so nullok\nauth required pam_permit.so\n"
+        "# @include common-auth  (fedisec.hardening: key + TOTP, no password)\n")
+    assert pam_sshd_totp(earlier, True, True) == earlier
+    assert pam_sshd_totp(earlier, False) == DEBIAN_12_PAM_SSHD
+    # Extra blanks between the words: the same lines to PAM, normalised once.
+    spaced = earlier.replace("auth required pam_permit.so", "auth   required\tpam_permit.so")
+    assert pam_sshd_asks_totp(spaced) is True
+    assert pam_sshd_totp(spaced, True, True) == earlier
+
+
+def test_lines_the_role_did_not_write_stay():
+    # An admin's own module line elsewhere in the auth stack stays, on and off.
+    own = DEBIAN_12_PAM_SSHD.replace(
+        "# Disallow non-root", "auth optional pam_faildelay.so delay=4000000\n\n# Disallow non-root")
+    enabled = pam_sshd_totp(own, True)
+    assert "auth optional pam_faildelay.so delay=4000000\n" in enabled
+    assert pam_sshd_totp(enabled, False) == own
+    # A pam_google_authenticator line of the admin's own, without the role's marker, is
+    # not the role's: TOTP off leaves the file alone.
+    by_hand = DEBIAN_12_PAM_SSHD.replace(
+        "@include common-auth\n", "auth required pam_google_authenticator.so secret=/var/lib/totp/${USER}\n")
+    assert pam_sshd_totp(by_hand, False) == by_hand
+    assert pam_sshd_asks_totp(by_hand) is False
+
+
+def test_the_marker_without_the_module_is_not_ready():
+    broken = DEBIAN_12_PAM_SSHD.replace(
+        "@include common-auth\n", "# @include common-auth  (fedisec.hardening: key + TOTP, no password)\n")
+    assert pam_sshd_asks_totp(broken) is False
+    assert pam_sshd_totp(broken, True) == pam_sshd_totp(DEBIAN_12_PAM_SSHD, True)
+    assert pam_sshd_totp(broken, False) == DEBIAN_12_PAM_SSHD
+
+
+def test_a_file_without_a_trailing_newline_keeps_it_so():
+    text = DEBIAN_12_PAM_SSHD.rstrip("\n")
+    assert pam_sshd_totp(pam_sshd_totp(text, True), False) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        DEBIAN_12_PAM_SSHD.replace("@include common-auth\n", ""),
+        DEBIAN_12_PAM_SSHD.replace("@include common-auth\n", "#@include common-auth\n"),
+        DEBIAN_12_PAM_SSHD + "@include common-auth\n",
+        "",
+    ],
+)
+def test_enabling_needs_exactly_one_common_auth_include(text):
+    with pytest.raises(ValueError, match=r"^/etc/pam.d/sshd must have exactly one '@include common-auth' line"):
+        pam_sshd_totp(text, True)
+    # Off: nothing of the role's to take out, the file stays.
+    assert pam_sshd_totp(text, False) == text
+
+
+def test_the_marker_twice_is_refused():
+    twice = pam_sshd_totp(DEBIAN_12_PAM_SSHD, True) + TOTP_LINES
+    with pytest.raises(ValueError, match="commented-out common-auth line more than once"):
+        pam_sshd_totp(twice, False)
+    with pytest.raises(ValueError, match="more than once"):
+        pam_sshd_asks_totp(twice)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((None, True), "^the content of /etc/pam.d/sshd must be a string"),
+        ((b"@include common-auth\n", True), "must be a string"),
+        ((DEBIAN_12_PAM_SSHD, "yes"), "^enabled must be a boolean"),
+        ((DEBIAN_12_PAM_SSHD, True, "no"), "^ssh_hardening_totp_nullok must be a boolean"),
+    ],
+)
+def test_pam_sshd_totp_rejects_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        pam_sshd_totp(*args)
+
+
+# ---------------------------------------------------------------------------------------
 # Filter plugin
 # ---------------------------------------------------------------------------------------
 
@@ -1091,6 +1388,9 @@ def test_filter_names_map_to_wrapped_functions(filters):
         "ssh_lockout_problems",
         "ssh_kex_with_fallback",
         "ssh_client_kex_problems",
+        "ssh_totp_secret_problems",
+        "pam_sshd_totp",
+        "pam_sshd_asks_totp",
     }
     assert filters["ssh_algorithms"].__wrapped__ is ssh_hardening.ssh_algorithms
     assert filters["ssh_default_algorithms"].__wrapped__ is ssh_hardening.ssh_default_algorithms
@@ -1098,6 +1398,9 @@ def test_filter_names_map_to_wrapped_functions(filters):
     assert filters["ssh_lockout_problems"].__wrapped__ is ssh_hardening.ssh_lockout_problems
     assert filters["ssh_kex_with_fallback"].__wrapped__ is ssh_hardening.ssh_kex_with_fallback
     assert filters["ssh_client_kex_problems"].__wrapped__ is ssh_hardening.ssh_client_kex_problems
+    assert filters["ssh_totp_secret_problems"].__wrapped__ is ssh_totp.ssh_totp_secret_problems
+    assert filters["pam_sshd_totp"].__wrapped__ is ssh_totp.pam_sshd_totp
+    assert filters["pam_sshd_asks_totp"].__wrapped__ is ssh_totp.pam_sshd_asks_totp
 
 
 def test_filters_return_values(filters):
@@ -1109,6 +1412,9 @@ def test_filters_return_values(filters):
     assert filters["ssh_lockout_problems"](_config(), ADMIN, {}) == []
     assert filters["ssh_kex_with_fallback"](PQ_ONLY, True) == WITH_FALLBACK
     assert filters["ssh_client_kex_problems"](PQ_ONLY, DEBIAN_12_KEX, "ssh") == []
+    assert filters["ssh_totp_secret_problems"]([{"user": "alice", "secret": SECRET}], ["alice"]) == []
+    assert filters["pam_sshd_totp"](DEBIAN_12_PAM_SSHD, False) == DEBIAN_12_PAM_SSHD
+    assert filters["pam_sshd_asks_totp"](DEBIAN_12_PAM_SSHD) is False
 
 
 @pytest.mark.parametrize(
@@ -1121,9 +1427,105 @@ def test_filters_return_values(filters):
         ("ssh_lockout_problems", ({}, None, {}), {}, "permit_root_login"),
         ("ssh_kex_with_fallback", (PQ_ONLY, "yes"), {}, "must be a boolean"),
         ("ssh_client_kex_problems", (PQ_ONLY, "", "ssh"), {}, "printed no key exchange"),
+        ("ssh_totp_secret_problems", ({}, []), {}, "must be a list"),
+        ("pam_sshd_totp", ("", True), {}, "exactly one '@include common-auth' line"),
+        ("pam_sshd_asks_totp", (None,), {}, "must be a string"),
     ],
 )
 def test_value_errors_become_filter_errors(filters, name, args, kwargs, message):
     with pytest.raises(AnsibleFilterError, match=message) as excinfo:
         filters[name](*args, **kwargs)
     assert isinstance(excinfo.value.__cause__, ValueError)
+
+
+# --------------------------------------------------------------------------- the drop-in's transaction
+
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "ssh_hardening"
+DROPIN = "/etc/ssh/sshd_config.d/00-fedisec-hardening.conf"
+
+
+def _tasks(name: str) -> list[dict]:
+    return yaml.safe_load((ROLE / "tasks" / name).read_text()) or []
+
+
+def test_the_drop_in_is_one_transaction_checked_by_sshd_on_the_whole_tree():
+    (task,) = [t for t in _tasks("config.yml") if "fedisec.hardening.config_transaction" in t]
+    args = task["fedisec.hardening.config_transaction"]
+    assert args["trees"] == ["/etc/ssh"]
+    # No -f: sshd_config's absolute Include reads the candidate inside the mount namespace.
+    assert args["check"] == [["{{ ssh_hardening_sshd }}", "-t"]]
+    assert args["reload"] == [["systemctl", "reload", "{{ ssh_hardening_service }}"]]
+    (dropin,) = task["vars"]["ssh_hardening_dropin_files"]
+    assert dropin == {"dest": "{{ ssh_hardening_dropin }}", "mode": "0644",
+                      "content": "{{ lookup('ansible.builtin.template', 'sshd_hardening.conf.j2') }}"}
+    # The banner the drop-in names is in the same transaction, inside the checked tree.
+    assert args["files"].startswith("{{ ssh_hardening_dropin_files")
+    assert "'dest': ssh_hardening_banner_file" in args["files"]
+    assert yaml.safe_load((ROLE / "vars" / "main.yml").read_text())["ssh_hardening_banner_file"].startswith("/etc/ssh/")
+
+
+def test_nothing_else_writes_the_drop_in_or_reloads_after_it():
+    tasks = _tasks("config.yml")
+    others = [t for t in tasks if "fedisec.hardening.config_transaction" not in t]
+    assert not [t["name"] for t in others if "notify" in t or "ansible.builtin.template" in t
+                or "ansible.builtin.copy" in t or "ansible.builtin.meta" in t]
+    # The handler is the host keys' alone, flushed before the drop-in's transaction.
+    notifying = {name for name in (p.name for p in (ROLE / "tasks").iterdir())
+                 if any("notify" in t for t in _tasks(name))}
+    assert notifying == {"host-keys.yml"}
+    assert _tasks("host-keys.yml")[-1] == {"name": "Reload sshd for the changed host keys",
+                                           "ansible.builtin.meta": "flush_handlers"}
+    assert not list((ROLE / "files").glob("fedisec-sshd-validate"))
+
+
+def _sshd_state():
+    spec = importlib.util.spec_from_file_location("sshd_state", ROLE / "files" / "sshd-state.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("config", "included"),
+    [
+        ("Include /etc/ssh/sshd_config.d/*.conf\n", True),  # Debian 12 and 13
+        ("  include   sshd_config.d/*.conf  # relative: read from /etc/ssh\n", True),
+        ("Include=/etc/ssh/sshd_config.d/*\n", True),
+        ('Include /etc/ssh/other/*.conf "/etc/ssh/sshd_config.d/00-*.conf"\n', True),
+        ("#Include /etc/ssh/sshd_config.d/*.conf\n", False),
+        ("Include /etc/ssh/sshd_config.d/*.cfg\n", False),
+        # A wildcard never spans a '/', as in glob(3).
+        ("Include /etc/ssh/*\n", False),
+        ("Port 22\nIncludeX /etc/ssh/sshd_config.d/*.conf\n", False),
+        ("", False),
+    ],
+)
+def test_the_probe_tells_whether_sshd_config_includes_the_drop_in(config, included):
+    assert _sshd_state().includes(config.splitlines(keepends=True), DROPIN) is included
+
+
+# ------------------------------------------------- the listen-address check, as Ansible runs it
+
+def _listen_address_check() -> tuple[str, str]:
+    tasks = yaml.safe_load((ROLE / "tasks" / "config.yml").read_text())
+    (task,) = [t for t in tasks if t["name"] == "Check that the listen addresses are on this host"]
+    return task["ansible.builtin.assert"]["that"], task["loop"]
+
+
+@pytest.mark.parametrize(("address", "on_host"), [
+    ("10.0.0.5", True), ("10.0.0.5:2222", True), ("[2001:db8::5]:22", True), ("2001:db8::5", True),
+    ("0.0.0.0", True), ("::", True), ("[::]:22", True), ("127.0.0.1", True),
+    ("10.0.0.6", False), ("[2001:db8::6]:22", False), ("192.0.2.1:22", False),
+])
+def test_listen_address_check_as_ansible_evaluates_it(address, on_host):
+    # Evaluated as Ansible evaluates a conditional (an earlier regex form failed every
+    # address there: its '\1' was an escape, not a back-reference).
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar, trust_as_template
+
+    that, _ = _listen_address_check()
+    templar = Templar(loader=DataLoader(), variables={
+        "item": address,
+        "ansible_facts": {"all_ipv4_addresses": ["10.0.0.5"], "all_ipv6_addresses": ["2001:db8::5"]},
+    })
+    assert templar.evaluate_conditional(trust_as_template(that)) is on_host

@@ -160,7 +160,15 @@ def totp_login_steps(log):
             for step in TOTP_STEPS if step in line]
 
 
+def unix_password(lab, user) -> str:
+    """The password field of `user` in fedi's /etc/shadow (a hash, or a marker such as "!")."""
+    return lab.host("fedi").check_output("getent shadow %s", user).split(":")[1]
+
+
 def test_totp_group_needs_the_code_after_the_key(lab):
+    # The account has no Unix password ("!", as useradd leaves it): key and code are all
+    # it has, and (with UsePAM yes) sshd does not take "!" for a locked account.
+    assert not unix_password(lab, "totpuser").startswith("$"), "totpuser has a usable Unix password"
     # The key alone is a partial success: sshd then asks for the code.
     result = lab.ssh("totpuser", options="-o BatchMode=yes")
     assert result.rc == 255
@@ -187,6 +195,30 @@ def test_totp_group_needs_the_code_after_the_key(lab):
     assert right.stdout.strip() == "totpuser"
 
 
+PAM_SSHD = "/etc/pam.d/sshd"
+
+
+def active_lines(text: str) -> list[str]:
+    """The lines PAM reads: comments and blank lines left out, blanks squeezed."""
+    return [" ".join(line.split("#", 1)[0].split()) for line in text.splitlines()
+            if line.split("#", 1)[0].strip()]
+
+
+def test_sshds_pam_stack_asks_for_the_code_instead_of_the_password(lab):
+    lines = active_lines(lab.host("fedi").file(PAM_SSHD).content_string)
+    assert "auth required pam_google_authenticator.so" in lines
+    assert "@include common-auth" not in lines
+    # The only auth line: nothing else can let a login through, or ask for a password.
+    assert [line for line in lines if line.startswith("auth ")] == ["auth required pam_google_authenticator.so"]
+    assert "@include common-account" in lines and "@include common-session" in lines
+
+
+def test_no_backup_copies_in_pam_d(lab):
+    # Every file in /etc/pam.d is a PAM service of its own: a backup copy of sshd's stack
+    # (sshd.<pid>.<date>@<time>~, as Ansible's backup: true names it) would be one too.
+    assert lab.host("fedi").check_output("find /etc/pam.d -name '*~'") == ""
+
+
 def test_host_keys_are_ed25519_and_rsa_4096_only(lab):
     fedi = lab.host("fedi")
     assert not fedi.file("/etc/ssh/ssh_host_ecdsa_key").exists
@@ -208,12 +240,18 @@ def test_weak_dh_moduli_are_gone(lab):
 def cloud_init_dropin(lab):
     """A drop-in as cloud-init writes it (50-cloud-init.conf), turning passwords back on;
     removed again afterwards."""
+    yield from planted_dropin(lab, "50-cloud-init.conf", "PasswordAuthentication yes",
+                              "KbdInteractiveAuthentication yes", "VersionAddendum lab-cloud-init")
+
+
+def planted_dropin(lab, name, *lines):
+    """Writes a drop-in of another tool, loads it (sshd -t first) and yields its path; it
+    is removed and sshd reloaded afterwards. Never overwrites a real one."""
     fedi = lab.host("fedi")
-    path = f"{DROPIN_DIR}/50-cloud-init.conf"
-    assert not fedi.file(path).exists  # never overwrite a real one
-    fedi.check_output(
-        "printf '%%s\\n' 'PasswordAuthentication yes' 'KbdInteractiveAuthentication yes'"
-        " 'VersionAddendum lab-cloud-init' > %s && sshd -t && systemctl reload ssh", path)
+    path = f"{DROPIN_DIR}/{name}"
+    assert not fedi.file(path).exists
+    fedi.check_output("printf '%%s\\n' " + " ".join("%s" for _ in lines) + " > %s && sshd -t && systemctl reload ssh",
+                      *lines, path)
     try:
         yield path
     finally:
@@ -229,6 +267,30 @@ def test_our_dropin_wins_over_cloud_init(lab, cloud_init_dropin):
     settings = effective(lab)
     assert settings["passwordauthentication"] == "no"
     assert settings["kbdinteractiveauthentication"] == "no"
+    for method in ("password", "keyboard-interactive"):
+        result = password_attempt(lab, "admin", method)
+        assert result.rc != 0
+        assert "Permission denied (publickey)" in result.stderr
+
+
+@pytest.fixture
+def later_match_block(lab):
+    """A later drop-in whose Match block turns password login back on for ssh-users (admin
+    and totpuser are members); removed again afterwards."""
+    yield from planted_dropin(lab, "50-lab-match.conf", "Match Group ssh-users", "    PasswordAuthentication yes",
+                              "    KbdInteractiveAuthentication yes", "    AuthenticationMethods password")
+
+
+@pytest.mark.changes
+def test_a_later_match_block_cannot_turn_passwords_back_on(lab, later_match_block):
+    # sshd keeps, per keyword, the first Match block that sets it: our drop-in's closing
+    # "Match all" is read first. Without it, the password alone would let admin in, and
+    # with TOTP on it would reach a PAM stack that asks for nothing but the code.
+    settings = effective(lab)
+    assert settings["passwordauthentication"] == "no"
+    assert settings["kbdinteractiveauthentication"] == "no"
+    assert settings["authenticationmethods"] == "publickey"
+    assert effective(lab, "totpuser")["authenticationmethods"] == "publickey,keyboard-interactive:pam"
     for method in ("password", "keyboard-interactive"):
         result = password_attempt(lab, "admin", method)
         assert result.rc != 0

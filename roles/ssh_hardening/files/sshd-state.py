@@ -8,22 +8,26 @@ read-only pass (one remote call instead of one per question):
 - host_key_files: the /etc/ssh/ssh_host_* files present;
 - rsa_host_key_bits: the size of the RSA host key (0 when there is none);
 - weak_moduli: how many DH moduli in /etc/ssh/moduli are shorter than --moduli-min-bits;
+- dropin_included: whether an Include line of /etc/ssh/sshd_config names a pattern that
+  matches --dropin (relative patterns are read from /etc/ssh, as sshd reads them);
 - logins: every account that can log in with a key: its groups, the key types in its
   authorized_keys (and authorized_keys2, Debian's default AuthorizedKeysFile), and whether
   it has a TOTP secret. RSA keys shorter than 3072 bits are reported as
   "ssh-rsa:<bits>-bit": sshd refuses them with RequiredRSASize 3072, so the lock-out guard
   must not count them.
 
-Usage: sshd-state.py --sshd /usr/sbin/sshd --moduli-min-bits 3072"""
+Usage: sshd-state.py --sshd /usr/sbin/sshd --moduli-min-bits 3072 --dropin /etc/ssh/sshd_config.d/NAME.conf"""
 import argparse
 import base64
 import binascii
+import fnmatch
 import glob
 import grp
 import json
 import os
 import pwd
 import re
+import shlex
 import struct
 import subprocess
 
@@ -107,6 +111,27 @@ def weak_moduli(lines, min_bits):
     return count
 
 
+def includes(lines, dropin):
+    """True when an Include line of the main configuration names a pattern that matches the
+    drop-in's path (sshd reads relative patterns from /etc/ssh; `Include=...` and quoted
+    patterns as sshd takes them)."""
+    for line in lines:
+        found = re.match(r"\s*include(?:\s*=\s*|\s+)(.*)", line, re.IGNORECASE)
+        if not found:
+            continue
+        try:
+            patterns = shlex.split(found.group(1), comments=True)
+        except ValueError:
+            continue
+        for pattern in patterns:
+            pattern = pattern if pattern.startswith("/") else os.path.join("/etc/ssh", pattern)
+            # As glob(3): a wildcard never matches a '/'.
+            wanted, parts = pattern.split("/"), dropin.split("/")
+            if len(wanted) == len(parts) and all(map(fnmatch.fnmatchcase, parts, wanted)):
+                return True
+    return False
+
+
 def run(*argv):
     return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
 
@@ -115,18 +140,25 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sshd", default="/usr/sbin/sshd")
     parser.add_argument("--moduli-min-bits", type=int, default=3072)
+    parser.add_argument("--dropin", default="/etc/ssh/sshd_config.d/00-fedisec-hardening.conf")
     args = parser.parse_args()
     try:
         with open("/etc/ssh/moduli", encoding="utf-8", errors="replace") as moduli:
             weak = weak_moduli(moduli, args.moduli_min_bits)
     except OSError:
         weak = 0
+    try:
+        with open("/etc/ssh/sshd_config", encoding="utf-8", errors="replace") as config:
+            dropin_included = includes(config, args.dropin)
+    except OSError:
+        dropin_included = False
     print(json.dumps({
         "supported": {kind: run("ssh", "-Q", kind).split() for kind in ("kex", "cipher", "mac", "key-sig")},
         "sshd_t": run(args.sshd, "-T", "-C", "user=root,host=localhost,addr=127.0.0.1"),
         "host_key_files": sorted(glob.glob("/etc/ssh/ssh_host_*")),
         "rsa_host_key_bits": public_key_bits("/etc/ssh/ssh_host_rsa_key.pub"),
         "weak_moduli": weak,
+        "dropin_included": dropin_included,
         "logins": logins(),
     }, sort_keys=True))
 
