@@ -22,7 +22,12 @@ Policy keys (all optional):
   applies to every user, empty ``ports`` / ``destinations`` mean any, and
   ``optional: true`` drops the rule when the user does not exist on the host.
 - ``loopback_restricted``: ``[{name, proto, port, users, optional_users}]``; loopback
-  is open except these ports, which only ``users`` may connect to.
+  is open except these ports, which only ``users`` may connect to (``proto`` defaults
+  to tcp; ``users`` is required, ``[]`` closes the port to every user). With
+  ``optional_users: true`` users missing on the host are left out (recorded in
+  ``dropped``); a port whose users are all missing is then closed to every user,
+  never opened to all. "Loopback" is the output interface ``lo``: 127.0.0.0/8, ::1
+  and the host's own addresses alike.
 - ``ingress_deny``: ``drop`` (default) or ``reject``.
 - ``log``: ``{enabled: true, rate: "10/minute", prefix: "fedisec-fw"}``, logging of
   denied packets (nft rate-limits it; pf cannot).
@@ -514,9 +519,14 @@ def _loopback(policy: Mapping, users: Mapping, dropped: list) -> list[dict]:
 def _loopback_users(entry: Mapping, users: Mapping, where: _Where, dropped: list) -> list[dict]:
     """Return ``[{"name", "uid"}]`` of the users allowed to reach a restricted port."""
     optional = _bool(entry.get("optional_users"), "optional_users", where, False)
+    if entry.get("users") is None:
+        # A forgotten or misspelt key must not silently close the port to every user.
+        raise where.error(
+            "users is missing: list the users allowed to connect ([] closes the port to every user)"
+        )
     allowed: list[dict] = []
     seen: list[str] = []
-    for value in _list(entry.get("users"), "users", where, "user names"):
+    for value in _list(entry["users"], "users", where, "user names"):
         name = _user_name(value, "users entry", where)
         if name in seen:
             raise where.error(f"duplicate user {name!r} in users")

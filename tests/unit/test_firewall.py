@@ -26,7 +26,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
 
 from ansible_collections.fedisec.hardening.plugins.filter.firewall import FilterModule
 from ansible_collections.fedisec.hardening.plugins.module_utils import firewall
@@ -38,6 +41,7 @@ from ansible_collections.fedisec.hardening.plugins.module_utils.firewall import 
 )
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "firewall"
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "firewall"
 CASES = ("fediverse", "minimal", "mixed")
 UPDATE_GOLDEN = os.environ.get("FEDISEC_UPDATE_GOLDEN") == "1"
 
@@ -278,7 +282,7 @@ def test_nft_leaves_other_tables_alone(netns, case):
 _NETWORK_SCRIPT = r"""
 import json, os, socket, subprocess, sys
 
-nft, ip_command, nft_file, probes = sys.argv[1:]
+nft, ip_command, nft_file, probes = sys.argv[1:5]
 
 
 def ip(*args):
@@ -298,11 +302,14 @@ ip("-6", "route", "add", "default", "via", "2001:db8:1::1")
 subprocess.run([nft, "-f", nft_file], check=True, capture_output=True)
 """
 
+# Listeners on every address (127.0.0.0/8, ::1 and the veth's own addresses), so a
+# "refused" can only be the firewall's reset; "connected" is the listener accepting.
 _PROBE_SCRIPT = _NETWORK_SCRIPT + r"""
 listeners = []
-for port in (9050, 9051):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", port))
+for port in json.loads(sys.argv[5]):
+    listener = socket.socket(socket.AF_INET6)
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    listener.bind(("::", port))
     listener.listen(16)
     listeners.append(listener)
 
@@ -361,8 +368,12 @@ _FEDIVERSE_PROBES = [
 ]
 
 
-def _run_in_netns(netns, tmp_path, script_text, probes, root_reason):
-    """Runs a probe script with the fediverse golden ruleset in the namespace; its JSON."""
+def _run_in_netns(netns, tmp_path, script_text, probes, root_reason,
+                  nft_file=GOLDEN / "fediverse.nft", listen=(9050, 9051)):
+    """Runs a probe script with a ruleset (the fediverse golden one) in the namespace; its JSON.
+
+    ``listen``: the ports _PROBE_SCRIPT listens on, on every address.
+    """
     if os.geteuid() != 0:
         pytest.skip(root_reason)
     ip_command = _tool("ip")
@@ -371,8 +382,8 @@ def _run_in_netns(netns, tmp_path, script_text, probes, root_reason):
     script = tmp_path / "probe.py"
     script.write_text(script_text)
     result = netns.run(
-        [sys.executable, str(script), netns.nft, ip_command, str(GOLDEN / "fediverse.nft"),
-         json.dumps([list(probe) for probe, _ in probes])]
+        [sys.executable, str(script), netns.nft, ip_command, str(nft_file),
+         json.dumps([list(probe) for probe, _ in probes]), json.dumps(list(listen))]
     )
     if result.returncode != 0 and "veth" in result.stderr:
         pytest.skip(f"cannot create a veth pair in the namespace: {result.stderr.strip()}")
@@ -530,6 +541,260 @@ def test_nft_fediverse_link_local_traffic(netns, tmp_path):
     ]
     assert outcomes["ingress"] == [outcome for _, outcome in _LINK_PROBES], mismatches
     assert outcomes["egress"] == _LINK_EGRESS
+
+
+# ---------------------------------------------------------------------------
+# The role's default loopback restrictions (roles/firewall/defaults/main.yml),
+# templated by Ansible exactly as tasks/main.yml passes them to firewall_policy
+
+
+def _trusted(value):
+    """``value`` with every string marked as a template, as Ansible marks role files."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, list):
+        return [_trusted(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _trusted(item) for key, item in value.items()}
+    return value
+
+
+def _role_loopback(**variables) -> list:
+    """The ``loopback_restricted`` input of the role's policy: its expression in
+    tasks/main.yml templated with the role defaults, ``variables`` on top (as the
+    inventory or site.yml would set them)."""
+    tasks = yaml.safe_load((ROLE / "tasks" / "main.yml").read_text())
+    task = next(task for task in tasks if "fedisec.hardening.firewall_policy" in str(task))
+    expression = task["vars"]["firewall_policy_input"]["loopback_restricted"]
+    values = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    values.update(variables)
+    templar = Templar(loader=DataLoader(), variables=_trusted(values))
+    return templar.template(_trusted(expression))
+
+
+def _role_policy(users, **variables) -> dict:
+    return firewall_policy({"loopback_restricted": _role_loopback(**variables)}, users)
+
+
+# A Debian fediverse host as the lab builds it (Debian's fixed uids, the rest as installed).
+DEBIAN_USERS = {
+    "root": 0, "www-data": 33, "backup": 34, "nobody": 65534, "debian-tor": 104,
+    "postgres": 105, "redis": 106, "mastodon": 998,
+}
+
+
+def _restrictions(normalized) -> list:
+    """``[(name, port, [user names])]`` of a normalized policy's loopback restrictions."""
+    return [
+        (entry["name"], entry["port"], [user["name"] for user in entry["users"]])
+        for entry in normalized["loopback_restricted"]
+    ]
+
+
+def test_role_default_loopback_restrictions():
+    normalized = _role_policy(DEBIAN_USERS)
+    assert _restrictions(normalized) == [
+        ("redis", 6379, ["mastodon", "root"]),
+        ("postgresql", 5432, ["mastodon", "postgres", "root"]),
+        ("app-web", 3000, ["www-data", "mastodon", "root"]),
+        ("app-streaming", 4000, ["www-data", "mastodon", "root"]),
+        ("tor-socks", 9050, []),  # root neither: its egress is 443 only
+    ]
+    assert all(entry["protos"] == ["tcp"] for entry in normalized["loopback_restricted"])
+    # OpenBSD's PostgreSQL user, missing on Debian, is left out and reported.
+    assert normalized["dropped"] == [
+        {"variable": "firewall_loopback_restricted", "entry": "postgresql", "user": "_postgresql"}
+    ]
+    nft = firewall_nft(normalized)
+    assert 'oif "lo" tcp dport 6379 meta skuid != { 998, 0 } reject with tcp reset' in nft
+    assert 'oif "lo" tcp dport 5432 meta skuid != { 998, 105, 0 } reject with tcp reset' in nft
+    assert 'oif "lo" tcp dport 3000 meta skuid != { 33, 998, 0 } reject with tcp reset' in nft
+    assert 'oif "lo" tcp dport 9050 reject with tcp reset comment "tor-socks"' in nft
+    # The restrictions come before the rest of loopback is accepted.
+    assert nft.index('comment "app-streaming"') < nft.index('\t\toif "lo" accept')
+
+
+def test_role_default_loopback_follows_its_variables():
+    normalized = _role_policy(
+        dict(DEBIAN_USERS, pixelfed=1001, www=67, backup=34),
+        firewall_app_user="pixelfed",
+        firewall_web_user="www",
+        firewall_redis_port=6380,
+        firewall_postgresql_port="5433",
+        # As site.yml passes them: the os_user of each local postgresql_tls client.
+        firewall_postgresql_client_users=["backup", "root", "backup"],
+        firewall_app_web_port=8080,
+        firewall_app_streaming_port=8081,
+        firewall_tor_socks_users=["pixelfed"],
+        firewall_loopback_admin_users=["root", "toor"],
+    )
+    assert _restrictions(normalized)[:4] == [
+        ("redis", 6380, ["pixelfed", "root"]),  # toor missing: left out
+        ("postgresql", 5433, ["pixelfed", "postgres", "backup", "root"]),  # each once
+        ("app-web", 8080, ["www", "pixelfed", "root"]),
+        ("app-streaming", 8081, ["www", "pixelfed", "root"]),
+    ]
+    assert _restrictions(normalized)[4] == ("tor-socks", 9050, ["pixelfed"])
+
+
+def test_role_default_loopback_without_its_users_stays_closed():
+    # A host where neither the app, nginx nor PostgreSQL is installed yet: the ports
+    # are root's only, and nobody's with firewall_loopback_admin_users: [].
+    root_only = _role_policy({"root": 0, "nobody": 65534})
+    assert [users for _, _, users in _restrictions(root_only)] == [["root"]] * 4 + [[]]
+    assert {drop["user"] for drop in root_only["dropped"]} == {
+        "mastodon", "postgres", "_postgresql", "www-data"
+    }
+    nobody = _role_policy({"root": 0}, firewall_loopback_admin_users=[])
+    assert [users for _, _, users in _restrictions(nobody)] == [[]] * 5
+    nft = firewall_nft(nobody)
+    ports = {"redis": 6379, "postgresql": 5432, "app-web": 3000, "app-streaming": 4000}
+    for name, port in ports.items():
+        assert f'oif "lo" tcp dport {port} reject with tcp reset comment "{name}"' in nft
+    pf = firewall_pf(nobody)
+    assert "pass out quick on lo proto tcp to port 6379" not in pf
+    assert "block return out quick on lo proto tcp to port 6379 # redis: only no user" in pf
+
+
+def test_role_default_loopback_on_pf():
+    pf = firewall_pf(_role_policy(DEBIAN_USERS))
+    assert "set skip on lo" not in pf
+    lines = pf.splitlines()
+
+    def line_of(start):
+        return next(index for index, line in enumerate(lines) if line.startswith(start))
+
+    uids = {6379: "{ 998 0 }", 5432: "{ 998 105 0 }", 3000: "{ 33 998 0 }", 4000: "{ 33 998 0 }"}
+    for port, allowed in uids.items():
+        allow = line_of(f"pass out quick on lo proto tcp to port {port} user {allowed} #")
+        assert line_of(f"block return out quick on lo proto tcp to port {port} #") == allow + 1
+        assert allow < lines.index("pass quick on lo")
+
+
+def test_role_loopback_composed_and_extra_entries():
+    extra = [{"name": "memcached", "proto": ["tcp", "udp"], "port": 11211, "users": ["mastodon"]}]
+    composed = [{"name": "tor-control", "port": 9051, "users": ["debian-tor"]}]
+    normalized = _role_policy(
+        DEBIAN_USERS,
+        firewall_loopback_restricted_extra=extra,
+        firewall_loopback_restricted_composed=composed,
+    )
+    assert _restrictions(normalized)[5:] == [
+        ("tor-control", 9051, ["debian-tor"]),
+        ("memcached", 11211, ["mastodon"]),
+    ]
+    # A port of the defaults cannot be restricted a second time (the users would intersect).
+    again = [{"name": "my-redis", "port": 6379, "users": ["mastodon"]}]
+    with pytest.raises(ValueError) as excinfo:
+        _role_policy(DEBIAN_USERS, firewall_loopback_restricted_extra=again)
+    assert str(excinfo.value) == (
+        "firewall_loopback_restricted entry 'my-redis' (index 5):"
+        " port 6379/tcp is already restricted by entry 'redis'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"firewall_redis_port": 70000}, "'redis' (index 0): port 70000 is out of range 1-65535"),
+        ({"firewall_app_web_port": 0}, "'app-web' (index 2): port 0 is out of range 1-65535"),
+        (
+            {"firewall_postgresql_port": "postgres"},
+            "'postgresql' (index 1): port 'postgres' is not a port number",
+        ),
+        (
+            {"firewall_redis_users": ["mast odon"]},
+            "'redis' (index 0): users entry 'mast odon' is not a valid user name",
+        ),
+        ({"firewall_app_port_users": [""]}, "'app-web' (index 2): users entry must not be empty"),
+        (
+            {"firewall_tor_socks_users": ["pixelfed"]},
+            "'tor-socks' (index 4): user 'pixelfed' does not exist on this host",
+        ),
+    ],
+)
+def test_role_loopback_bad_variables(variables, message):
+    with pytest.raises(ValueError) as excinfo:
+        _role_policy(DEBIAN_USERS, **variables)
+    assert str(excinfo.value).startswith("firewall_loopback_restricted entry ")
+    assert message in str(excinfo.value)
+
+
+def test_role_defaults_are_in_the_argument_spec():
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    spec = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    options = spec["argument_specs"]["main"]["options"]
+    assert sorted(set(defaults) - set(options)) == []
+    assert sorted(set(options) - set(defaults)) == []
+    for name, option in options.items():
+        if "default" in option:
+            assert option["default"] == defaults[name], name
+
+
+# (uid, host, port) -> outcome with the role's default loopback restrictions, Debian's users.
+_ROLE_DEFAULT_PROBES = [
+    ((33, "127.0.0.1", 6379), "refused"),  # www-data cannot reach Redis
+    ((998, "127.0.0.1", 6379), "connected"),  # the app user can
+    ((0, "127.0.0.1", 6379), "connected"),  # and an admin's root shell
+    ((105, "127.0.0.1", 6379), "refused"),
+    ((65534, "127.0.0.1", 6379), "refused"),
+    ((33, "::1", 6379), "refused"),  # IPv6 loopback
+    ((998, "::1", 6379), "connected"),
+    ((33, "127.0.0.2", 6379), "refused"),  # all of 127.0.0.0/8
+    ((33, "198.51.100.2", 6379), "refused"),  # the host's own address goes out on lo too
+    ((998, "198.51.100.2", 6379), "connected"),
+    ((33, "2001:db8:1::2", 6379), "refused"),
+    ((998, "127.0.0.1", 5432), "connected"),  # PostgreSQL: the app, postgres, root
+    ((105, "127.0.0.1", 5432), "connected"),
+    ((0, "127.0.0.1", 5432), "connected"),
+    ((33, "127.0.0.1", 5432), "refused"),
+    ((34, "127.0.0.1", 5432), "refused"),  # Debian's backup user: only when site.yml adds it
+    ((33, "127.0.0.1", 3000), "connected"),  # nginx proxies to the app
+    ((33, "::1", 4000), "connected"),
+    ((998, "127.0.0.1", 3000), "connected"),
+    ((105, "127.0.0.1", 3000), "refused"),
+    ((65534, "127.0.0.1", 4000), "refused"),
+    ((998, "127.0.0.1", 9050), "refused"),  # Tor SOCKS: nobody by default, root neither
+    ((0, "127.0.0.1", 9050), "refused"),
+    ((65534, "127.0.0.1", 9051), "connected"),  # the rest of loopback is open
+    ((33, "198.51.100.2", 9051), "connected"),
+]
+# The same ports when none of their users exists yet: root only, then nobody at all.
+_ROLE_ROOT_ONLY_PROBES = [
+    ((998, "127.0.0.1", 6379), "refused"),
+    ((33, "127.0.0.1", 3000), "refused"),
+    ((105, "127.0.0.1", 5432), "refused"),
+    ((0, "127.0.0.1", 6379), "connected"),
+    ((0, "127.0.0.1", 5432), "connected"),
+    ((65534, "127.0.0.1", 9051), "connected"),
+]
+_ROLE_NOBODY_PROBES = [
+    ((0, "127.0.0.1", 6379), "refused"),
+    ((998, "127.0.0.1", 6379), "refused"),
+    ((0, "::1", 4000), "refused"),
+    ((0, "127.0.0.1", 9051), "connected"),
+]
+
+
+@pytest.mark.parametrize(
+    ("users", "variables", "probes"),
+    [
+        pytest.param(DEBIAN_USERS, {}, _ROLE_DEFAULT_PROBES, id="debian-users"),
+        pytest.param({"root": 0}, {}, _ROLE_ROOT_ONLY_PROBES, id="users-missing"),
+        pytest.param(
+            {"root": 0}, {"firewall_loopback_admin_users": []}, _ROLE_NOBODY_PROBES,
+            id="users-missing-no-admin",
+        ),
+    ],
+)
+def test_nft_role_default_loopback_behaviour(netns, tmp_path, users, variables, probes):
+    nft_file = tmp_path / "role-defaults.nft"
+    nft_file.write_text(firewall_nft(_role_policy(users, **variables)))
+    outcomes = _run_in_netns(netns, tmp_path, _PROBE_SCRIPT, probes,
+                             "probing as other uids needs root (a user namespace maps only uid 0)",
+                             nft_file=nft_file, listen=(6379, 5432, 3000, 4000, 9050, 9051))
+    mismatches = [(probe, want, got) for (probe, want), got in zip(probes, outcomes) if want != got]
+    assert outcomes == [outcome for _, outcome in probes], mismatches
 
 
 # ---------------------------------------------------------------------------
@@ -950,6 +1215,40 @@ BAD_POLICIES = [
         id="lo-port-bool",
     ),
     pytest.param(_loopback(proto="icmp"), LO, "unknown proto 'icmp'", id="lo-proto"),
+    pytest.param(_loopback(proto=[]), LO, "proto must not be empty", id="lo-proto-empty"),
+    pytest.param(_loopback(port=70000), LO, "port 70000 is out of range 1-65535", id="lo-port-big"),
+    pytest.param(_loopback(port=0), LO, "port 0 is out of range 1-65535", id="lo-port-zero"),
+    pytest.param(
+        _loopback(port="redis"), LO, "port 'redis' is not a port number", id="lo-port-name"
+    ),
+    pytest.param(
+        _loopback(port="6000-6010"), LO, "port '6000-6010' is not a port number", id="lo-port-range"
+    ),
+    pytest.param(
+        {"loopback_restricted": [{"name": "tor-socks", "port": 9050}]},
+        LO,
+        "users is missing: list the users allowed to connect ([] closes the port to every user)",
+        id="lo-users-missing",
+    ),
+    pytest.param(_loopback(users=None), LO, "users is missing", id="lo-users-null"),
+    pytest.param(
+        _loopback(users={"mastodon": 998}),
+        LO,
+        "users must be a list of user names, got dict",
+        id="lo-users-dict",
+    ),
+    pytest.param(
+        _loopback(optional_users="yes"),
+        LO,
+        "optional_users must be true or false, got str 'yes'",
+        id="lo-optional-str",
+    ),
+    pytest.param(
+        _loopback(user=["mastodon"]),
+        LO,
+        "unknown key 'user' (did you mean 'users'?)",
+        id="lo-key-user",
+    ),
     pytest.param(
         _loopback(ports=[9050]), LO, "unknown key 'ports' (did you mean 'port'?)", id="lo-key"
     ),

@@ -32,7 +32,6 @@ def test_egress_allowed(lab, user, address, port):
     ("root", "backup", 8443),
     ("nobody", "backup", 443),         # a user without rules gets nothing
     ("www-data", "backup", 443),
-    ("postgres", "backup", 443),
 ])
 def test_egress_denied(lab, user, address, port):
     # The same listener answers the allowed probes above and from backup itself.
@@ -56,13 +55,85 @@ def test_tor_socks_port_only_for_listed_users(lab, user, allowed):
 
 
 def test_other_loopback_ports_stay_open(lab):
-    # nginx (www-data) reaches the app on loopback.
+    # A port no restriction names: every user reaches it on loopback.
     assert lab.connect("fedi", "127.0.0.1", 8080, "www-data") == "open 8080"
 
 
-@pytest.mark.parametrize("port", [22, 25, 80, 443, 587, 5432])
+# The data services on loopback (firewall_loopback_restricted's defaults): a user not
+# listed gets a reset (LOOPBACK_REJECTED), which a closed port gives too. So each test
+# first proves that something listens: a listed user connects in the same test.
+REDIS_PORT = 6379
+REDIS_STANDIN = "fedisec-lab-redis-standin"
+
+
+@pytest.fixture
+def redis_addresses(lab):
+    """The addresses where something answers on fedi's Redis port during the test: Redis
+    if the lab runs one (127.0.0.1), else a throw-away lab listener on every address
+    (127.0.0.1, ::1 when loopback has it, fedi's own address), stopped afterwards."""
+    fedi = lab.host("fedi")
+    if fedi.run("ss -Hltn 'sport = :%s'", str(REDIS_PORT)).stdout.strip():
+        yield ["127.0.0.1"]
+        return
+    ipv6 = "::1" in fedi.check_output("ip -6 -o addr show dev lo 2>/dev/null || true")
+    fedi.run("systemctl stop %s; systemctl reset-failed %s", REDIS_STANDIN, REDIS_STANDIN)
+    fedi.check_output(
+        "systemd-run --unit=%s --collect -p User=nobody /usr/local/bin/lab-listener %s",
+        REDIS_STANDIN, f"{'::' if ipv6 else '0.0.0.0'}:{REDIS_PORT}")
+    try:
+        fedi.check_output(
+            "for i in $(seq 50); do ss -Hltn 'sport = :%s' | grep -q . && exit 0; sleep 0.1; done; exit 1",
+            str(REDIS_PORT))
+        own = fedi.check_output("hostname -I").split()[0]
+        yield ["127.0.0.1"] + (["::1"] if ipv6 else []) + [own]
+    finally:
+        fedi.run("systemctl stop %s", REDIS_STANDIN)
+
+
+def test_redis_port_only_for_the_app_user_and_root(lab, redis_addresses):
+    # Redis has no password by default: www-data (nginx) or any other daemon reaching it
+    # could read and rewrite the app's queues and sessions.
+    for address in redis_addresses:
+        # Something listens: the app user and an admin's root shell get through...
+        for user in ("mastodon", "root"):
+            answer = lab.connect("fedi", address, REDIS_PORT, user)
+            assert answer in {f"open {REDIS_PORT}", "connected"}, (user, address, answer)
+        # ...so the reset the others get is the firewall's, on every loopback address and
+        # on the host's own address (which goes out on lo too).
+        for user in ("www-data", "nobody", "Debian-exim"):
+            assert lab.connect("fedi", address, REDIS_PORT, user) == LOOPBACK_REJECTED, (user, address)
+
+
+@pytest.mark.parametrize("port", [3000, 4000])
+def test_app_ports_only_for_nginx_and_the_app_user(lab, port):
+    # The stub app (prepare.yml) listens on 127.0.0.1:3000 (web) and 4000 (streaming);
+    # nginx proxies to both as www-data.
+    for user in ("www-data", "mastodon", "root"):
+        assert lab.connect("fedi", "127.0.0.1", port, user) == "connected", user
+    for user in ("nobody", "Debian-exim", "_apt"):
+        assert lab.connect("fedi", "127.0.0.1", port, user) == LOOPBACK_REJECTED, user
+
+
+def test_postgresql_port_only_for_its_users(lab):
+    # On the PostgreSQL host: a database host of its own when the lab has one, else fedi.
+    name = (lab.names("databases") or ["fedi"])[0]
+    host = lab.host(name)
+    allowed = ["postgres", "root"] + (["mastodon"] if host.user("mastodon").exists else [])
+    for user in allowed:
+        assert lab.connect(name, "127.0.0.1", 5432, user) == "connected", (name, user)
+    for user in ("www-data", "nobody"):
+        assert lab.connect(name, "127.0.0.1", 5432, user) == LOOPBACK_REJECTED, (name, user)
+
+
+@pytest.mark.parametrize("port", [22, 25, 80, 443, 587])
 def test_ingress_services_are_open(lab, port):
     assert lab.connect("backup", "fedi", port) == "connected"
+
+
+def test_the_database_host_admits_ssh_from_anywhere(lab):
+    # Its own firewall (site.yml's databases play): SSH from every host, PostgreSQL from its
+    # clients' hosts only (test_postgresql.py).
+    assert lab.connect("acme", "db", 22) == "connected"
 
 
 def test_ingress_other_ports_are_dropped(lab):
