@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Brings up the sealed lab (fedi, backup, acme), converges playbooks/site.yml on it and
+# Brings up the sealed lab (fedi, db, backup, acme), converges playbooks/site.yml on it and
 # prints what the lab proves about the result: the read-only proofs (the drills, renewals
 # and bad-value tests that change the lab run in scripts/test.sh). The lab stays up for
 # you to explore:   podman exec -it fedi bash      scripts/demo.sh destroy   (removes it)

@@ -18,6 +18,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.fedisec.hardening.plugins.filter.config_values import FilterModule
+from ansible_collections.fedisec.hardening.plugins.module_utils.postgresql_tls import postgresql_clients
 from ansible_collections.fedisec.hardening.plugins.module_utils import config_values
 from ansible_collections.fedisec.hardening.plugins.module_utils.config_values import (
     KINDS,
@@ -527,6 +528,7 @@ def _jinja_env() -> jinja2.Environment:
             "product": _product,
             "ansible.builtin.combine": _combine,
             "combine": _combine,
+            "fedisec.hardening.postgresql_clients": postgresql_clients,
         }
     )
     env.tests["match"] = lambda value, pattern: re.match(pattern, value) is not None
@@ -582,24 +584,35 @@ def _run_checks(role: str, host: str, *layers: Mapping) -> None:
         assert variables.evaluate("{{ " + check + " }}") is True, (role, host, check)
 
 
-def _default_scenario() -> tuple[dict, dict]:
+def _default_scenario(group: str = "fediverse") -> tuple[dict, dict]:
     molecule = _load("molecule/default/molecule.yml")
     group_vars = molecule["provisioner"]["inventory"]["group_vars"]
-    return group_vars["all"], group_vars["fediverse"]
+    return group_vars["all"], group_vars[group]
 
 
-def _site_role_params(role: str) -> dict:
+def _site_role_params(role: str, with_play_vars: bool = False) -> dict:
     for play in _load("playbooks/site.yml"):
         for entry in play.get("roles", []):
             if entry["role"] == f"fedisec.hardening.{role}":
-                return entry.get("vars", {})
+                return {**(play.get("vars", {}) if with_play_vars else {}), **entry.get("vars", {})}
     raise AssertionError(f"{role} is not in playbooks/site.yml")
 
 
+# The lab's inventory as the plays see it: PostgreSQL runs on db (site.yml's databases
+# play), its clients on fedi and backup, whose addresses come from their facts.
+LAB_INVENTORY = {
+    "groups": {"all": ["acme", "backup", "db", "fedi"], "fediverse": ["fedi"], "databases": ["db"]},
+    "hostvars": {name: {"ansible_facts": {"all_ipv4_addresses": [f"10.89.0.{index}"]}}
+                 for index, name in enumerate(["acme", "backup", "db", "fedi"], start=2)},
+}
+LAB_HOST = {"postgresql_tls": ("db", "databases")}
+
+
 @pytest.mark.parametrize("role", sorted(VALUES_TASKS))
-def test_lab_fediverse_host_passes_the_checks(role):
-    all_vars, fediverse = _default_scenario()
-    _run_checks(role, "fedi", all_vars, fediverse, _site_role_params(role))
+def test_lab_hosts_pass_the_checks(role):
+    host, group = LAB_HOST.get(role, ("fedi", "fediverse"))
+    all_vars, group_vars = _default_scenario(group)
+    _run_checks(role, host, LAB_INVENTORY, all_vars, group_vars, _site_role_params(role, with_play_vars=True))
 
 
 def test_lab_values_are_the_expected_ones():
@@ -734,9 +747,10 @@ def test_lab_static_site_passes_the_checks():
     ],
 )
 def test_role_checks_refuse_bad_values_naming_the_variable(role, layer, message):
-    all_vars, fediverse = _default_scenario()
+    host, group = LAB_HOST.get(role, ("fedi", "fediverse"))
+    all_vars, group_vars = _default_scenario(group)
     with pytest.raises(ValueError, match=message):
-        _run_checks(role, "fedi", all_vars, fediverse, _site_role_params(role), layer)
+        _run_checks(role, host, LAB_INVENTORY, all_vars, group_vars, _site_role_params(role, with_play_vars=True), layer)
 
 
 def test_role_checks_never_read_passwords():

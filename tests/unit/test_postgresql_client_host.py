@@ -79,10 +79,10 @@ def test_default_client_host(listen, names, host):
 
 def test_the_lab_keeps_its_database_url_host():
     molecule = yaml.safe_load((REPO / "molecule" / "default" / "molecule.yml").read_text())
-    fediverse = molecule["provisioner"]["inventory"]["group_vars"]["fediverse"]
-    assert "postgresql_tls_client_host" not in fediverse
-    host = default_client_host(fediverse["postgresql_tls_listen_addresses"], fediverse["postgresql_tls_server_names"])
-    assert host == "fedi"  # DATABASE_URL=postgresql://mastodon@fedi:5432/...
+    databases = molecule["provisioner"]["inventory"]["group_vars"]["databases"]
+    assert "postgresql_tls_client_host" not in databases
+    host = default_client_host(databases["postgresql_tls_listen_addresses"], databases["postgresql_tls_server_names"])
+    assert host == "db"  # DATABASE_URL=postgresql://mastodon@db:5432/... on the app host
 
 
 def test_no_server_names_is_an_error_not_a_guess():
