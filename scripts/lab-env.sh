@@ -49,8 +49,9 @@ install_collection() {
   local build=$FEDISEC_ROOT/.cache/build stamp digest
   stamp=$ANSIBLE_COLLECTIONS_PATH/ansible_collections/fedisec/hardening/.fedisec-source
   # What the built tarball holds: the checkout less galaxy.yml's build_ignore.
+  # A file deleted but not yet committed is still listed: sha256sum skips it (no digest line).
   digest=$(cd "$FEDISEC_ROOT" && git ls-files -co --exclude-standard -- . ':!molecule' ':!tests/lab' ':!scripts' \
-             ':!lab' ':!.ci' | sort | xargs sha256sum 2>/dev/null | sha256sum | cut -c1-16)
+             ':!lab' ':!.ci' | sort | { xargs -r sha256sum 2>/dev/null || true; } | sha256sum | cut -c1-16)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
     log "collection unchanged since it was installed ($digest)"
     return
