@@ -19,6 +19,10 @@ def site_yml(lab, *extra, limit="fedi"):
     return lab.playbook("playbooks/site.yml", "--limit", limit, *extra)
 
 
+def ssh_hardening(lab, *extra):
+    return lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening", *extra)
+
+
 def nginx_master_pid(lab):
     return lab.host("fedi").check_output("cat /run/nginx.pid")
 
@@ -119,11 +123,6 @@ def test_a_value_that_would_inject_a_directive_is_refused_first(lab):
 PG_CONF = "/etc/postgresql/15/main"
 
 
-def pg_db_yml(lab, pg_host, *extra):
-    # The database host alone: on a split layout only the play of the group databases runs.
-    return lab.playbook("playbooks/site.yml", "--limit", pg_host, *extra)
-
-
 def pg_conf_load_time(db):
     return db.check_output("runuser -u postgres -- psql -XAtc 'SELECT pg_conf_load_time()'")
 
@@ -133,7 +132,7 @@ def test_a_setting_postgresql_refuses_never_lands(lab, pg_host):
     before = config_tree(db, PG_CONF)
     # Valid for the argument spec, refused by PostgreSQL's own parser (postgres -C on the
     # whole candidate configuration) before any file changes.
-    result = pg_db_yml(lab, pg_host, "-e", '{"postgresql_tls_port": 70000}')
+    result = site_yml(lab, "-e", '{"postgresql_tls_port": 70000}', limit=pg_host)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "the candidate configuration was refused, no file changed" in output
@@ -163,7 +162,7 @@ def test_a_pg_hba_line_postgresql_refuses_never_lands(lab, pg_host):
     loaded, pid = pg_conf_load_time(db), postmaster_pid(lab, pg_host)
     clients = [dict(PG_LAB_CLIENTS[0], sources=[PG_NETMASK_SOURCE]), PG_LAB_CLIENTS[1]]
     try:
-        result = pg_db_yml(lab, pg_host, "-e", json.dumps({"postgresql_tls_clients": clients}))
+        result = site_yml(lab, "-e", json.dumps({"postgresql_tls_clients": clients}), limit=pg_host)
         output = result.stdout + result.stderr
         flat = " ".join(output.replace('\\"', '"').split())  # however the callback wraps and quotes it
         assert result.returncode != 0
@@ -182,7 +181,7 @@ def test_a_pg_hba_line_postgresql_refuses_never_lands(lab, pg_host):
     finally:
         # Only if a file was left changed: the lab's own settings again.
         if config_tree(db, PG_CONF) != before:
-            pg_db_yml(lab, pg_host)
+            site_yml(lab, limit=pg_host)
 
 
 DROPIN = "/etc/ssh/sshd_config.d/00-fedisec-hardening.conf"
@@ -197,8 +196,7 @@ def test_a_setting_sshd_refuses_never_lands(lab):
     before = fedi.file(DROPIN).sha256sum
     # Valid for the role's checks (start:rate:full), refused by `sshd -t` (a rate over 100%)
     # on the whole candidate /etc/ssh.
-    run = lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening",
-                       "-e", '{"ssh_hardening_max_startups": "10:200:60"}')
+    run = ssh_hardening(lab, "-e", '{"ssh_hardening_max_startups": "10:200:60"}')
     assert run.returncode != 0
     assert "Invalid MaxStartups spec" in run.stdout + run.stderr
     assert fedi.file(DROPIN).sha256sum == before
@@ -221,8 +219,7 @@ def test_a_listen_address_that_breaks_only_the_whole_sshd_configuration_never_la
         assert fedi.run("/usr/sbin/sshd -t").rc == 0
         before = config_tree(fedi, "/etc/ssh", exclude=PLANTED_SSHD)
         cursor = fedi.check_output("journalctl -n 0 --show-cursor -q | sed -n 's/^-- cursor: //p'")
-        run = lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening",
-                           "-e", '{"ssh_hardening_listen_addresses": ["::"]}')
+        run = ssh_hardening(lab, "-e", '{"ssh_hardening_listen_addresses": ["::"]}')
         output = run.stdout + run.stderr
         assert run.returncode != 0
         assert "the candidate configuration was refused, no file changed" in output
@@ -237,7 +234,7 @@ def test_a_listen_address_that_breaks_only_the_whole_sshd_configuration_never_la
         # Had the pair landed: sshd back up, and the role's drop-in back as converged.
         fedi.run("systemctl is-active ssh || systemctl restart ssh")
         if fedi.file(DROPIN).sha256sum != dropin:
-            lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening")
+            ssh_hardening(lab)
 
 
 def test_the_guard_refuses_to_lock_out_the_user_ansible_connects_as(lab, tmp_path):
@@ -258,10 +255,6 @@ def test_the_guard_refuses_to_lock_out_the_user_ansible_connects_as(lab, tmp_pat
 PAM_SSHD = "/etc/pam.d/sshd"
 # Not base32 (0, 1, 8 and 9 are not in its alphabet): refused, and never printed.
 BAD_SECRET = "LAB0BAD1TOTP8SECRET9"
-
-
-def ssh_hardening(lab, *extra):
-    return lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening", *extra)
 
 
 @pytest.mark.parametrize("entry, message", [
@@ -468,11 +461,6 @@ PG_FORCE = "/etc/fedisec/postgresql-tls/force-renewal"
 PG_DRILL = "/root/pg-drill"
 
 
-def pg_site_yml(lab, pg_host, *extra):
-    # The database host, and fedi where the app's copy of its client files lives.
-    return lab.playbook("playbooks/site.yml", "--limit", ",".join(sorted({pg_host, "fedi"})), *extra)
-
-
 def served_pg_certificate(lab, pg_host):
     """Serial, end and public key of the certificate PostgreSQL presents (STARTTLS postgres)."""
     out = lab.host("backup").check_output(
@@ -528,7 +516,7 @@ def test_the_renewal_timer_swaps_the_certificate_and_the_role_keeps_it(lab, pg_h
     db.check_output("systemctl start fedisec-pg-renew.service")
     assert db.file(f"{PG_TLS}/server.crt").sha256sum == on_disk
     # The role finds the timer's certificate to be what it asks for: it does not issue it again.
-    converge = pg_site_yml(lab, pg_host)
+    converge = site_yml(lab, limit=f"{pg_host},fedi")
     assert converge.returncode == 0, converge.stdout[-3000:]
     assert db.file(f"{PG_TLS}/server.crt").sha256sum == on_disk
     assert served_pg_certificate(lab, pg_host) == after
@@ -557,7 +545,7 @@ def test_a_revoked_client_fails_the_handshake_and_gets_a_new_key(lab, pg_host):
         db.run(f"rm -f {PG_FORCE}")
         db.run("systemctl reset-failed fedisec-pg-renew.service")
         # The next run gives the client a new key and certificate (and the app host its copy).
-        converge = pg_site_yml(lab, pg_host)
+        converge = site_yml(lab, limit=f"{pg_host},fedi")
     assert converge.returncode == 0, converge.stdout[-3000:]
     assert db.file(f"{CLIENTS}/mastodon/client.crt").sha256sum != revoked_cert
     old_key = lab.host("backup").check_output(f"openssl pkey -in {PG_DRILL}/mastodon-client.key -pubout")
