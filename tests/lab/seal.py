@@ -8,6 +8,7 @@ Safety: every probe targets a lab host, the lab's gateway, or a documentation ad
 first checks that the machine does not forward from the lab's bridge and that the seal
 table that would drop such a packet is loaded.
 """
+import ipaddress
 import os
 import socket
 import subprocess
@@ -185,3 +186,32 @@ def test_a_route_added_inside_the_lab_gets_no_packet_out(lab, lab_host):
 def bridge_name() -> str:
     return subprocess.run(["podman", "network", "inspect", os.environ["FEDISEC_NETWORK"], "--format",
                            "{{.NetworkInterface}}"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_tor_is_offline_and_talks_to_no_one(lab, lab_host):
+    # Never bend: a lab tor has the network off (lab-base puts DisableNetwork 1 on the
+    # service's command line, the lab's inventory sets it in the role too) and no socket
+    # of a tor process has a peer outside the lab. (With the network off tor opens no
+    # listener, not even its control socket: its own log of this start says so.)
+    host = lab.host(lab_host)
+    # /proc itself: not every lab host has procps (pgrep would be missing, not empty).
+    comms = host.check_output("grep -Hx tor /proc/[0-9]*/comm || true").splitlines()
+    pids = [line.split("/")[2] for line in comms]
+    if not pids:
+        return  # no tor on this host: nothing can reach out
+    invocation = host.check_output("systemctl show -P InvocationID tor@default.service")
+    log = host.check_output("journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=%s", invocation)
+    assert "DisableNetwork is set. Tor will not make or accept non-control network connections." in log
+    lab_subnet = ipaddress.ip_network(os.environ["FEDISEC_LAB_SUBNET"])
+    for pid in pids:
+        # The lab's own guard, whatever the role wrote: on tor's command line.
+        argv = host.check_output("xargs -0 printf '%%s\\n' < /proc/%s/cmdline", pid).splitlines()
+        assert "--DisableNetwork" in argv and argv[argv.index("--DisableNetwork") + 1] == "1", argv
+        for line in host.check_output("ss -Htunap").splitlines():
+            if f"pid={pid}," not in line:
+                continue
+            peer = line.split()[5].rsplit(":", 1)[0].strip("[]")
+            if peer in {"*", "0.0.0.0", "::"}:
+                continue  # a listener
+            address = ipaddress.ip_address(peer.split("%")[0])
+            assert address.is_loopback or address in lab_subnet, line

@@ -56,7 +56,7 @@ def test_tor_socks_port_only_for_listed_users(lab, user, allowed):
 
 def test_other_loopback_ports_stay_open(lab):
     # A port no restriction names: every user reaches it on loopback.
-    assert lab.connect("fedi", "127.0.0.1", 8080, "www-data") == "open 8080"
+    assert lab.connect("fedi", "127.0.0.1", 8081, "www-data") == "open 8081"
 
 
 # The data services on loopback (firewall_loopback_restricted's defaults): a user not
@@ -137,9 +137,9 @@ def test_the_database_host_admits_ssh_from_anywhere(lab):
 
 
 def test_ingress_other_ports_are_dropped(lab):
-    # 8080 listens on every address of fedi (reachable on loopback above), but from
+    # 8081 listens on every address of fedi (reachable on loopback above), but from
     # backup the SYN is dropped.
-    assert lab.connect("backup", "fedi", 8080) == "timeout"
+    assert lab.connect("backup", "fedi", 8081) == "timeout"
 
 
 def test_foreign_tables_are_left_alone(lab):
@@ -177,7 +177,7 @@ def test_the_table_survives_what_is_done_to_nftables_service(lab, action):
         # And it filters: a sample of the matrix above still holds.
         assert lab.connect("fedi", "backup", 443, "mastodon") == "open 443"
         assert lab.connect("fedi", "backup", 443, "nobody") == REJECTED
-        assert lab.connect("backup", "fedi", 8080) == "timeout"
+        assert lab.connect("backup", "fedi", 8081) == "timeout"
         assert lab.connect("backup", "fedi", 443) == "connected"
     finally:
         # The flush took the lab's foreign table too (Debian's behaviour, not ours): put it back.

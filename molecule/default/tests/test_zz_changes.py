@@ -1,5 +1,6 @@
 """Changes on the converged lab, run last: a bad config never lands, renewal swaps the
 certificate (nginx and Exim) without a restart, and a failing renewal keeps the working one."""
+import base64
 import json
 import os
 import shlex
@@ -7,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import tor_onion as onion_keys  # plugins/module_utils (conftest puts it on the path)
 from test_postgresql import CLIENTS, pg_host, run, secret  # noqa: F401 (pg_host: the fixture)
 
 pytestmark = pytest.mark.changes
@@ -555,3 +557,59 @@ def test_a_revoked_client_fails_the_handshake_and_gets_a_new_key(lab, pg_host):
     assert "certificate revoked" not in pg_login(lab, pg_host, "mastodon").stderr
     status = json.loads(db.check_output("fedisec-pg-pki status"))
     assert not any(cert["revoked"] for cert in status["certs"])
+
+
+TOR_SERVICE = "/var/lib/tor/fediverse"
+
+
+def tor_onion(lab, *extra):
+    return lab.playbook("one-role.yml", "-e", "lab_role=tor_onion", *extra)
+
+
+def tor_pid(lab):
+    return lab.host("fedi").check_output("systemctl show -P MainPID tor@default.service")
+
+
+def onion_address(lab):
+    return lab.host("fedi").check_output("cat %s/hostname", TOR_SERVICE).strip()
+
+
+def test_a_torrc_value_tor_refuses_never_lands_and_the_address_stays(lab):
+    fedi = lab.host("fedi")
+    before, pid, address = config_tree(fedi, "/etc/tor"), tor_pid(lab), onion_address(lab)
+    # One torrc line, as the role allows it; only tor itself knows that it refuses the value.
+    run = tor_onion(lab, "-e", '{"tor_onion_extra_options": ["HiddenServiceMaxStreams 70000"]}')
+    assert run.returncode != 0
+    assert "HiddenServiceMaxStreams" in run.stdout + run.stderr
+    assert config_tree(fedi, "/etc/tor") == before
+    assert tor_pid(lab) == pid
+    # A normal run changes nothing and keeps the onion address.
+    run = tor_onion(lab)
+    assert run.returncode == 0, run.stdout
+    assert "changed=0" in run.stdout.split("PLAY RECAP")[1]
+    assert onion_address(lab) == address
+
+
+def test_a_supplied_key_gives_its_address_and_the_old_one_comes_back(lab, tmp_path):
+    fedi = lab.host("fedi")
+    original = onion_address(lab)
+    saved = tmp_path / "original_secret_key"
+    saved.write_bytes(base64.b64decode(fedi.check_output("base64 -w0 %s/hs_ed25519_secret_key", TOR_SERVICE)))
+    supplied = tmp_path / "supplied_secret_key"
+    supplied.write_bytes(onion_keys.secret_key_file(onion_keys.expand_seed(os.urandom(32))))
+    expected = onion_keys.address_from_secret_key_file(supplied.read_bytes())
+    try:
+        run = tor_onion(lab, "-e", f"tor_onion_secret_key_src={supplied}")
+        assert run.returncode == 0, run.stdout
+        assert onion_address(lab) == expected != original
+        # Not a tor key file: refused before it replaces the key.
+        (tmp_path / "not_a_key").write_bytes(b"\0" * 96)
+        run = tor_onion(lab, "-e", f"tor_onion_secret_key_src={tmp_path / 'not_a_key'}")
+        assert run.returncode != 0
+        assert "tor_onion_secret_key_src is not a tor v3 onion service secret key file" in run.stdout + run.stderr
+        assert onion_address(lab) == expected
+    finally:
+        # The migration path back: the saved key gives the original address again.
+        run = tor_onion(lab, "-e", f"tor_onion_secret_key_src={saved}")
+        assert run.returncode == 0, run.stdout
+        assert onion_address(lab) == original
