@@ -9,6 +9,10 @@
   inventory_hostname, default_client_hosts)`` returns the firewall egress entries for this
   host: each client's system user to its database host's addresses and port.
 
+- ``hosts_addresses``: ``groups['backup_servers'] | fedisec.hardening.hosts_addresses(hostvars,
+  'backup_pull_server_addresses')`` returns the global addresses of those hosts (/32, /128),
+  read from their facts.
+
 Invalid input raises AnsibleFilterError naming the variable.
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ansible_collections.fedisec.hardening.plugins.module_utils.postgresql_tls import (
+    hosts_addresses,
     postgresql_client_egress,
     postgresql_clients,
 )
@@ -31,4 +36,5 @@ class FilterModule:
         return {
             "postgresql_clients": ansible_filter(postgresql_clients),
             "postgresql_client_egress": ansible_filter(postgresql_client_egress),
+            "hosts_addresses": ansible_filter(hosts_addresses),
         }

@@ -163,3 +163,18 @@ def postgresql_client_egress(servers: object, this_host: str, client_hosts: obje
          "destinations": sorted(destinations)}
         for (user, port), destinations in entries.items()
     ]
+
+
+def hosts_addresses(hosts: object, hostvars: object, what: str) -> list[str]:
+    """The global addresses of several inventory hosts (host_addresses of each, from
+    ``hostvars[host].ansible_facts``), in order and without repeats: where connections
+    from those hosts come from (for example the backup servers, for sshd's ``from=``)."""
+    if not isinstance(hostvars, Mapping):
+        raise ValueError(f"{what}: hostvars must be a mapping of host names to their variables")
+    found: list[str] = []
+    for host in _host_list(hosts, what):
+        facts = (hostvars.get(host) or {}).get("ansible_facts") if host in hostvars else None
+        for address in host_addresses(facts, host, what):
+            if address not in found:
+                found.append(address)
+    return found

@@ -154,3 +154,18 @@ def test_filters_raise_ansible_errors():
         filters["postgresql_clients"]([{"name": "a"}], "db", [])
     with pytest.raises(AnsibleFilterError, match="must be a list of host variables"):
         filters["postgresql_client_egress"]("db", "app1", ["app1"])
+
+
+def test_hosts_addresses_unites_the_global_addresses_of_each_host():
+    result = FilterModule().filters()["hosts_addresses"](["app1", "app2", "app1"], HOSTVARS, "backup_pull_server_addresses")
+    assert result == ["10.0.0.5/32", "2001:db8::5/128", "10.0.0.6/32"]
+
+
+@pytest.mark.parametrize(("hosts", "message"), [
+    (["nofacts"], "no address of nofacts is known"),
+    (["unknown"], "no address of unknown is known"),
+    ("app1", "must be a list of inventory host names"),
+])
+def test_hosts_addresses_bad_input_names_the_variable(hosts, message):
+    with pytest.raises(AnsibleFilterError, match=f"backup_pull_server_addresses: .*{message}|{message}"):
+        FilterModule().filters()["hosts_addresses"](hosts, HOSTVARS, "backup_pull_server_addresses")
