@@ -591,9 +591,13 @@ def _default_scenario(group: str = "fediverse") -> tuple[dict, dict]:
 
 
 def _site_role_params(role: str, with_play_vars: bool = False) -> dict:
+    """The variables site.yml gives a role: under `roles:`, or on an import_role task."""
     for play in _load("playbooks/site.yml"):
-        for entry in play.get("roles", []):
-            if entry["role"] == f"fedisec.hardening.{role}":
+        entries = [(entry["role"], entry) for entry in play.get("roles", [])]
+        entries += [(task["ansible.builtin.import_role"]["name"], task) for task in play.get("tasks", [])
+                    if "ansible.builtin.import_role" in task]
+        for name, entry in entries:
+            if name == f"fedisec.hardening.{role}":
                 return {**(play.get("vars", {}) if with_play_vars else {}), **entry.get("vars", {})}
     raise AssertionError(f"{role} is not in playbooks/site.yml")
 

@@ -129,8 +129,11 @@ def test_the_check_runs_before_anything_is_installed():
 
 def test_the_env_file_uses_the_client_host():
     template = (ROLE / "templates" / "client.env.j2").read_text()
-    assert "@{{ postgresql_tls_client_host }}:{{ postgresql_tls_port }}/" in template
-    assert "PGHOST={{ postgresql_tls_client_host }}" in template
+    # The client host, or (for a client on the database host itself) the loopback name
+    # clients.yml passes as postgresql_tls_env_host.
+    assert "{% set host = postgresql_tls_env_host | default(postgresql_tls_client_host) %}" in template
+    assert "@{{ host }}:{{ postgresql_tls_port }}/" in template
+    assert "PGHOST={{ host }}" in template
 
 
 def test_the_readme_example_gives_the_app_user_its_key():

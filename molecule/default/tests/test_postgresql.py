@@ -1,5 +1,6 @@
 """postgresql_tls in the split layout: PostgreSQL on db, the app (mastodon) on fedi, the
-backup role on backup. TLS with a client certificate from the client's own host, or nothing."""
+backup role on db itself (the pull backups' forced dump command runs pg_dump there). TLS with
+a client certificate from the client's own host, or nothing."""
 import os
 import uuid
 from collections import namedtuple
@@ -124,12 +125,17 @@ def mastodon_table(lab):
     as_postgres(lab, f"DROP TABLE IF EXISTS {PROBE_TABLE}")
 
 
+# What the backup server runs (backup_pull): its dump key, whose forced command on db runs
+# pg_dump as the backup role, over TLS with that role's certificate (verify-full).
+PULL_DUMP = ("ssh -F /dev/null -i /etc/fedisec-backup/db_key -o UserKnownHostsFile=/etc/fedisec-backup/known_hosts"
+             " -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes fedisec-backup@db mastodon_production")
+
+
 def test_backup_role_dumps_over_tls(lab, mastodon_table):
-    # From backup, with the files the role installed there. backup owns nothing and was
-    # granted nothing on the table: only pg_read_all_data lets it read another role's data
-    # (without it pg_dump fails with "permission denied").
+    # backup owns nothing and was granted nothing on the table: only pg_read_all_data lets
+    # it read another role's data (without it pg_dump fails with "permission denied").
     peer = lab.host("backup")
-    dump = run(peer, "set -a && . %s/backup/env && PGPASSWORD=%s pg_dump -Fc -f /root/db.dump", CLIENTS, secret("pg-backup"))
+    dump = run(peer, f"{PULL_DUMP} > /root/db.dump")
     assert dump.rc == 0, dump.stderr
     listing = peer.check_output("pg_restore --list /root/db.dump")
     assert f"TABLE public {PROBE_TABLE} mastodon" in listing  # dumped as mastodon's table
@@ -147,10 +153,12 @@ def test_client_files_land_where_the_clients_run(lab):
     assert (f"DATABASE_URL='postgresql://mastodon@db:5432/mastodon_production?sslmode=verify-full"
             f"&sslrootcert={CLIENTS}/mastodon/ca.crt&sslcert={CLIENTS}/mastodon/client.crt"
             f"&sslkey={CLIENTS}/mastodon/client.key'") in env
-    # The backup role's files are on backup only; the database host keeps what it issued,
-    # root's, and no settings file.
+    # The backup role's files are on db only, for the pull backups' user; the database host
+    # keeps what it issued for the others, root's, and no settings file.
     assert not fedi.file(f"{CLIENTS}/backup").exists
-    assert backup.file(f"{CLIENTS}/backup/client.key").mode == 0o600
+    assert not backup.file(f"{CLIENTS}/backup").exists
+    key = db.file(f"{CLIENTS}/backup/client.key")
+    assert (key.user, key.mode) == ("fedisec-backup", 0o600)
     assert db.file(f"{CLIENTS}/mastodon").user == "root"
     assert not db.file(f"{CLIENTS}/mastodon/env").exists
     ca_key = db.file("/etc/postgresql/fedisec-tls/ca.key")
@@ -167,23 +175,25 @@ def test_only_the_app_user_may_leave_the_app_host_for_the_database(lab):
 
 def test_a_third_host_is_refused_by_the_database_hosts_firewall(lab):
     db = address(lab, DB)
-    assert lab.connect("backup", db, 5432) == "connected"  # the backup role's host
-    assert lab.connect("acme", db, 5432) == "timeout"  # neither client's host: dropped
+    assert lab.connect(APP, db, 5432, user="mastodon") == "connected"  # the control: the app's host
+    assert lab.connect("backup", db, 5432) == "timeout"  # the backup server pulls over SSH: dropped
+    assert lab.connect("acme", db, 5432) == "timeout"
 
 
 def test_pg_hba_admits_a_client_only_from_its_own_hosts(lab):
-    # backup passes the firewall (for the backup role) but is not a host of the mastodon
-    # role: with mastodon's own certificate and password, pg_hba.conf has no entry for it.
-    backup = lab.host("backup")
-    backup.check_output("install -d -m 700 /root/pg-lab")
+    # The app's user on fedi passes the firewall, but fedi is not a host of the backup role:
+    # with that role's own certificate and password, pg_hba.conf has no entry for it.
+    fedi = lab.host(APP)
+    fedi.check_output("install -d -m 700 -o mastodon %s", WORK)
     for name in ("ca.crt", "client.crt", "client.key"):
-        lab.copy(APP, f"{CLIENTS}/mastodon/{name}", "backup", f"/root/pg-lab/{name}")
-    conninfo = ("host=db dbname=mastodon_production user=mastodon sslmode=verify-full sslrootcert=/root/pg-lab/ca.crt"
-                " sslcert=/root/pg-lab/client.crt sslkey=/root/pg-lab/client.key")
-    result = run(backup, "PGPASSWORD=%s psql -XAtq -c 'SELECT 1' %s", secret("pg-mastodon"), conninfo)
-    backup.run("rm -rf /root/pg-lab")
+        lab.copy(DB, f"{CLIENTS}/backup/{name}", APP, f"{WORK}/{name}")
+    fedi.check_output("chown mastodon %s/ca.crt %s/client.crt %s/client.key", WORK, WORK, WORK)
+    conninfo = (f"host=db dbname=mastodon_production user=backup sslmode=verify-full sslrootcert={WORK}/ca.crt"
+                f" sslcert={WORK}/client.crt sslkey={WORK}/client.key")
+    result = run(fedi, "runuser -u mastodon -- env PGPASSWORD=%s psql -XAtq -c 'SELECT 1' %s", secret("pg-backup"), conninfo)
+    fedi.run("rm -rf %s", WORK)
     assert result.rc != 0
-    assert f'pg_hba.conf rejects connection for host "{address(lab, "backup")}", user "mastodon"' in result.stderr
+    assert f'pg_hba.conf rejects connection for host "{address(lab, APP)}", user "backup"' in result.stderr
 
 
 TLS_DIR = "/etc/postgresql/fedisec-tls"

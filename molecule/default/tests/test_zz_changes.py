@@ -148,7 +148,8 @@ def test_a_setting_postgresql_refuses_never_lands(lab, pg_host):
 PG_LAB_CLIENTS = [
     {"name": "mastodon", "databases": ["mastodon_production"], "os_user": "mastodon",
      "password": "{{ lookup('ansible.builtin.password', lab_secrets + '/pg-mastodon chars=ascii_letters,digits length=24') }}"},
-    {"name": "backup", "databases": ["mastodon_production"], "read_all_data": True, "hosts": ["backup"],
+    {"name": "backup", "databases": ["mastodon_production"], "read_all_data": True, "hosts": ["db"],
+     "os_user": "fedisec-backup",
      "password": "{{ lookup('ansible.builtin.password', lab_secrets + '/pg-backup chars=ascii_letters,digits length=24') }}"},
 ]
 # A network with a netmask: the role's CIDR check (ansible.utils.ipaddr) reads it as
@@ -464,30 +465,45 @@ PG_DRILL = "/root/pg-drill"
 
 
 def served_pg_certificate(lab, pg_host):
-    """Serial, end and public key of the certificate PostgreSQL presents (STARTTLS postgres)."""
-    out = lab.host("backup").check_output(
-        "echo | openssl s_client -starttls postgres -connect %s:5432 2>/dev/null"
+    """Serial, end and public key of the certificate PostgreSQL presents (STARTTLS postgres),
+    asked by the app's user on fedi (the one peer the database host's firewall admits)."""
+    out = lab.host("fedi").check_output(
+        "echo | runuser -u mastodon -- openssl s_client -starttls postgres -connect %s:5432 2>/dev/null"
         " | openssl x509 -noout -serial -enddate -pubkey", pg_host)
     lines = out.splitlines()
     return {"serial": lines[0].split("=", 1)[1].lower(), "not_after": lines[1].split("=", 1)[1],
             "pubkey": out[out.index("-----BEGIN PUBLIC KEY-----"):].strip()}
 
 
+# Where each role logs in from: the app's user on the app host; the backup role on the
+# database host itself, over loopback (its files are there, for the pull backups).
+PG_PEERS = {"mastodon": ("fedi", "mastodon", "/home/mastodon/pg-drill"), "backup": (None, "root", PG_DRILL)}
+
+
+def pg_peer(pg_host, role):
+    host, user, directory = PG_PEERS[role]
+    return host or pg_host, user, directory
+
+
 def fetch_client(lab, pg_host, role):
     """The database host's copy of a client's certificate and key (what it issued) and its
-    CA certificate, on the peer."""
-    lab.host("backup").check_output("mkdir -p %s && chmod 700 %s", PG_DRILL, PG_DRILL)
+    CA certificate, on the host and for the user the role logs in as."""
+    host, user, directory = pg_peer(pg_host, role)
+    lab.host(host).check_output("install -d -m 700 -o %s %s", user, directory)
     for name in ("ca.crt", "client.crt", "client.key"):
         source = f"{PG_TLS}/ca.crt" if name == "ca.crt" else f"{CLIENTS}/{role}/{name}"
-        lab.copy(pg_host, source, "backup", f"{PG_DRILL}/{role}-{name}")
+        lab.copy(pg_host, source, host, f"{directory}/{role}-{name}")
+        lab.host(host).check_output("chown %s %s/%s-%s", user, directory, role, name)
 
 
 def pg_login(lab, pg_host, role):
-    """psql from the peer with verify-full: the TLS version of the session, or the error."""
-    conninfo = (f"host={pg_host} dbname=mastodon_production user={role} sslmode=verify-full "
-                f"sslrootcert={PG_DRILL}/{role}-ca.crt sslcert={PG_DRILL}/{role}-client.crt "
-                f"sslkey={PG_DRILL}/{role}-client.key")
-    return run(lab.host("backup"), "PGPASSWORD=%s psql -XAtq -c %s %s", secret(f"pg-{role}"),
+    """psql with verify-full from the role's host: the TLS version of the session, or the error."""
+    host, user, directory = pg_peer(pg_host, role)
+    server = "localhost" if host == pg_host else pg_host
+    conninfo = (f"host={server} dbname=mastodon_production user={role} sslmode=verify-full "
+                f"sslrootcert={directory}/{role}-ca.crt sslcert={directory}/{role}-client.crt "
+                f"sslkey={directory}/{role}-client.key")
+    return run(lab.host(host), "runuser -u %s -- env PGPASSWORD=%s psql -XAtq -c %s %s", user, secret(f"pg-{role}"),
                "SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()", conninfo)
 
 
@@ -550,7 +566,7 @@ def test_a_revoked_client_fails_the_handshake_and_gets_a_new_key(lab, pg_host):
         converge = site_yml(lab, limit=f"{pg_host},fedi")
     assert converge.returncode == 0, converge.stdout[-3000:]
     assert db.file(f"{CLIENTS}/mastodon/client.crt").sha256sum != revoked_cert
-    old_key = lab.host("backup").check_output(f"openssl pkey -in {PG_DRILL}/mastodon-client.key -pubout")
+    old_key = lab.host("fedi").check_output(f"openssl pkey -in {PG_PEERS['mastodon'][2]}/mastodon-client.key -pubout")
     new_key = db.check_output(f"openssl pkey -in {CLIENTS}/mastodon/client.key -pubout")
     assert new_key != old_key
     fetch_client(lab, pg_host, "mastodon")

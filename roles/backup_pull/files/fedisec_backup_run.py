@@ -453,9 +453,10 @@ class Runner:
         address = f"[{source['address']}]" if ":" in source["address"] else source["address"]
         ssh = self.ssh(source, self.cfg["keys"]["files"])[:-1]  # rsync names the host itself
         # Owners by number (the source's users need not exist here); no device or special
-        # files: a source cannot create device nodes on this host.
+        # files: a source cannot create device nodes on this host; no setuid or setgid bit
+        # either (the service may not set them: RestrictSUIDSGID), so none is archived.
         done = self.execute([self.cmd["rsync"], "-a", "--delete", "--numeric-ids", "--no-devices", "--no-specials",
-                             "-e", " ".join(ssh), f"{self.cfg['user']}@{address}:.", staging + "/"])
+                             "--chmod=ug-s", "-e", " ".join(ssh), f"{self.cfg['user']}@{address}:.", staging + "/"])
         record["rsync_rc"] = done.returncode
         if done.returncode == RSYNC_VANISHED:
             record["warnings"].append("rsync: some files vanished while they were copied (exit 24)")
