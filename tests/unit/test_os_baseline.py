@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -394,12 +399,6 @@ print(json.dumps({"first": first, "second": second, "live": live}))
 
 
 def test_apply_settings_on_a_real_kernel_in_a_network_namespace():
-    import json
-    import os
-    import shutil
-    import subprocess
-    import sys
-
     unshare = shutil.which("unshare") or shutil.which("unshare", path="/usr/bin:/bin")
     if unshare is None or os.geteuid() != 0:
         pytest.skip("needs root and unshare to write sysctls in a throwaway network namespace")
