@@ -36,6 +36,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 RECAP = re.compile(
     r"^(?P<host>\S+)\s*:\s*ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
     r"\s+failed=(?P<failed>\d+)\s+skipped=(?P<skipped>\d+)\s+rescued=(?P<rescued>\d+)\s+ignored=(?P<ignored>\d+)",
@@ -58,9 +59,9 @@ KEY_TYPES = {"P-256": "-newkey ec -pkeyopt ec_paramgen_curve:P-256",
 # --- Pure functions: parsing and reporting (tests/unit/test_bench.py) -----------------------
 
 def parse_recap(output: str) -> dict[str, dict[str, int]]:
-    """The PLAY RECAP counters per host of an ansible-playbook run's output."""
+    """The PLAY RECAP counters per host of an ansible-playbook run's output (colours removed)."""
     hosts = {m["host"]: {k: int(v) for k, v in m.groupdict().items() if k != "host"}
-             for m in RECAP.finditer(output)}
+             for m in RECAP.finditer(ANSI.sub("", output))}
     if not hosts:
         raise ValueError("no PLAY RECAP in the playbook's output")
     return hosts
@@ -167,8 +168,10 @@ def inventory_copy(base: Path, target: Path, host_vars: dict[str, dict]) -> Path
 def timed_playbook(inventory: Path, playbook: str, *extra: str, no_op: bool = False) -> tuple[float, int]:
     """Wall time and host-tasks of one run; a failed run, or a no-op run that changed something, ends the bench."""
     start = time.monotonic()
+    # Plain output whatever the caller's settings (molecule sets ANSIBLE_FORCE_COLOR).
+    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
     run = subprocess.run(["ansible-playbook", "-i", str(inventory), playbook, *extra],
-                         capture_output=True, text=True, check=False, cwd=REPO)
+                         capture_output=True, text=True, check=False, cwd=REPO, env=env)
     wall = time.monotonic() - start
     if run.returncode != 0:
         sys.exit(f"bench: {playbook} {' '.join(extra)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")

@@ -28,6 +28,12 @@ def test_parse_recap_reads_every_host_and_counter():
                              "rescued": 1, "ignored": 0}
 
 
+def test_parse_recap_reads_coloured_output():
+    coloured = "\x1b[0;33mfedi\x1b[0m                       : \x1b[0;32mok=5   \x1b[0m changed=1    " \
+               "unreachable=0    failed=0    \x1b[0;36mskipped=2   \x1b[0m rescued=0    ignored=0"
+    assert bench.parse_recap(coloured)["fedi"]["skipped"] == 2
+
+
 def test_parse_recap_refuses_output_without_recap():
     with pytest.raises(ValueError, match="no PLAY RECAP"):
         bench.parse_recap("ERROR! the playbook could not be found")
