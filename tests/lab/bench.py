@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import yaml
+from lab import ssh_host_vars
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -44,6 +45,7 @@ RECAP = re.compile(
 SITE = {"label": "site.yml on fedi", "playbook": "playbooks/site.yml", "args": [],
         # A header value: only nginx's site file changes, and nginx reloads.
         "change": ("nginx_tls_referrer_policy", ("no-referrer", "same-origin"))}
+ALL_HOSTS = {"label": "site.yml, 4 hosts"}
 # The roles that take all their input from the inventory run alone too (tests/lab/one-role.yml);
 # the others get theirs from site.yml's plays and are measured inside it.
 ROLES = [{"label": f"{role} alone on fedi", "playbook": str(HERE / "one-role.yml"), "args": ["-e", f"lab_role={role}"],
@@ -181,6 +183,10 @@ def timed_playbook(inventory: Path, playbook: str, *extra: str, no_op: bool = Fa
     return wall, host_tasks(recap)
 
 
+def row(target: dict, connection: str, kind: str, wall: dict, tasks: int) -> dict:
+    return {"playbook": target["label"], "connection": connection, "kind": kind, "wall": wall, "host_tasks": tasks}
+
+
 def measure(runs: int, inventory: Path, playbook: str, args_for_run, warm_up: bool, no_op: bool) -> tuple[dict, int]:
     """An optional warm-up, then `runs` counted runs; args_for_run(i) gives each run's arguments."""
     if warm_up:
@@ -206,16 +212,14 @@ def converge_rows(runs: int, inventories: dict[str, Path], target: dict, warm_up
             no_op = kind == "no-op"
             wall, tasks = measure(runs, inventory, target["playbook"], lambda i, v=vary: [*args, *v(i)],
                                   warm_up and no_op, no_op)
-            rows.append({"playbook": target["label"], "connection": connection, "kind": kind, "wall": wall,
-                         "host_tasks": tasks})
+            rows.append(row(target, connection, kind, wall, tasks))
         timed_playbook(inventory, target["playbook"], *args)
     return rows
 
 
 def all_hosts_row(runs: int, inventory: Path) -> dict:
     wall, tasks = measure(runs, inventory, "playbooks/site.yml", lambda i: [], warm_up=True, no_op=True)
-    return {"playbook": "site.yml, 4 hosts", "connection": "lab_podman", "kind": "no-op", "wall": wall,
-            "host_tasks": tasks}
+    return row(ALL_HOSTS, "lab_podman", "no-op", wall, tasks)
 
 
 def fresh_rows(runs: int) -> list[dict]:
@@ -228,8 +232,7 @@ def fresh_rows(runs: int) -> list[dict]:
         inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
         wall, tasks = timed_playbook(inventory, "playbooks/site.yml")
         walls.append(wall)
-    return [{"playbook": "site.yml, 4 hosts", "connection": "lab_podman", "kind": "fresh",
-             "wall": summary(walls), "host_tasks": tasks}]
+    return [row(ALL_HOSTS, "lab_podman", "fresh", summary(walls), tasks)]
 
 
 def bench_server(key_type: str, port: int) -> str:
@@ -295,26 +298,22 @@ def main() -> None:
         parser.error(f"unknown part or connection in --parts {args.parts} / --connections {args.connections}")
 
     base = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
-    secrets = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
     address = podman("exec", "fedi", "hostname", "-I").split()[0]
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": machine(), "runs": args.runs}
     with tempfile.TemporaryDirectory() as tmp:
         inventories = {
-            "ssh": inventory_copy(base, Path(tmp) / "ssh", {"fedi": {
-                "ansible_connection": "ssh", "ansible_host": address, "ansible_user": "admin",
-                "ansible_ssh_private_key_file": str(secrets / "drill_key"),
-                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"}}),
+            "ssh": inventory_copy(base, Path(tmp) / "ssh",
+                                  {"fedi": {"ansible_connection": "ssh", **ssh_host_vars(address)}}),
             "lab_podman": base,
             "containers.podman": inventory_copy(base, Path(tmp) / "podman", {
                 host: {"ansible_connection": "containers.podman.podman"} for host in ("acme", "fedi", "db", "backup")}),
         }
         if args.smoke:
             results["tls"] = tls_results(0.3)
-            wall, tasks = measure(1, inventories["ssh"], ROLES[0]["playbook"], lambda i: ["--limit", "fedi", *ROLES[0]["args"]],
-                                  warm_up=False, no_op=True)
-            results["converge"] = [{"playbook": ROLES[0]["label"], "connection": "ssh", "kind": "no-op",
-                                    "wall": wall, "host_tasks": tasks}]
+            wall, tasks = measure(1, inventories["ssh"], ROLES[0]["playbook"],
+                                  lambda i: ["--limit", "fedi", *ROLES[0]["args"]], warm_up=False, no_op=True)
+            results["converge"] = [row(ROLES[0], "ssh", "no-op", wall, tasks)]
             print(markdown(results))
             print(json.dumps(results))  # last line: for the lab's smoke test
             return
@@ -329,9 +328,9 @@ def main() -> None:
     if args.fresh_runs:
         results["converge"] += fresh_rows(args.fresh_runs)
     rows = {(r["playbook"], r["connection"], r["kind"]): r["wall"]["median"] for r in results["converge"]}
-    fresh = rows.get(("site.yml, 4 hosts", "lab_podman", "fresh"))
-    if fresh and ("site.yml, 4 hosts", "lab_podman", "no-op") in rows:
-        results["ratios"] = {"no-op ÷ fresh, site.yml, 4 hosts": rows[("site.yml, 4 hosts", "lab_podman", "no-op")] / fresh}
+    fresh, no_op = (rows.get((ALL_HOSTS["label"], "lab_podman", kind)) for kind in ("fresh", "no-op"))
+    if fresh and no_op:
+        results["ratios"] = {f"no-op ÷ fresh, {ALL_HOSTS['label']}": no_op / fresh}
     args.out.mkdir(exist_ok=True)
     stem = args.out / f"results-{results['date'][:10]}"
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")

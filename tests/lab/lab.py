@@ -136,16 +136,20 @@ class Lab:
     def ssh_inventory(self, directory: Path) -> str:
         """An inventory that reaches fedi over real SSH as `admin` (sudo) with the drill key
         made at run time, instead of podman exec: the way Ansible reaches a real host."""
-        secrets = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets"
         address = self.host("fedi").check_output("hostname -I").split()[0]
         inventory = directory / "ssh-inventory.yml"
-        inventory.write_text(yaml.safe_dump({"fediverse": {"hosts": {"fedi": {
-            "ansible_host": address,
-            "ansible_user": "admin",
-            "ansible_ssh_private_key_file": str(secrets / "drill_key"),
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
-        }}}}))
+        inventory.write_text(yaml.safe_dump({"fediverse": {"hosts": {"fedi": ssh_host_vars(address)}}}))
         return str(inventory)
+
+
+def ssh_host_vars(address: str) -> dict[str, str]:
+    """Ansible's variables for fedi over real SSH as `admin` with the drill key made at run time."""
+    return {
+        "ansible_host": address,
+        "ansible_user": "admin",
+        "ansible_ssh_private_key_file": str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "secrets" / "drill_key"),
+        "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null",
+    }
 
 
 def pytest_configure(config):
