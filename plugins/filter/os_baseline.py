@@ -11,6 +11,8 @@
 - ``chrony_allow``: ``os_baseline_chrony_serve | fedisec.hardening.chrony_allow``: the
   networks for chrony's ``allow`` lines.
 - ``chrony_conf_without_sources``: Debian's chrony.conf with its own sources commented out.
+- ``login_defs``: ``text | fedisec.hardening.login_defs(os_baseline_login_defs)``: login.defs with
+  one line per key, set where the key is set, else after its commented example, else at the end.
 
 Invalid input raises AnsibleFilterError naming the variable.
 """
@@ -24,6 +26,7 @@ from ansible_collections.fedisec.hardening.plugins.module_utils.os_baseline impo
     chrony_conf_without_sources,
     chrony_sources,
     kernel_modules,
+    login_defs,
 )
 from ansible_collections.fedisec.hardening.plugins.module_utils.sysctl import merge_settings
 from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import ansible_filter
@@ -40,4 +43,5 @@ class FilterModule:
             "chrony_sources": ansible_filter(chrony_sources),
             "chrony_allow": ansible_filter(chrony_allow),
             "chrony_conf_without_sources": ansible_filter(chrony_conf_without_sources),
+            "login_defs": ansible_filter(login_defs),
         }

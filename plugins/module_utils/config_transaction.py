@@ -79,7 +79,7 @@ def _where(index: int, key: str) -> str:
     return f"files[{index}].{key}"
 
 
-def _abs_path(value, name: str) -> str:
+def abs_path(value, name: str) -> str:
     if not isinstance(value, str) or not value:
         raise TransactionError(f"{name}: must be an absolute path, got {value!r}")
     if not value.startswith("/") or "\0" in value or "\n" in value:
@@ -93,7 +93,7 @@ def _abs_path(value, name: str) -> str:
     return normal
 
 
-def _mode(value, name: str) -> int:
+def octal_mode(value, name: str) -> int:
     if isinstance(value, bool):
         raise TransactionError(f"{name}: must be an octal string such as '0644', got {value!r}")
     if isinstance(value, int):
@@ -108,7 +108,7 @@ def _mode(value, name: str) -> int:
     return mode
 
 
-def _uid(value, name: str) -> int:
+def user_id(value, name: str) -> int:
     if not isinstance(value, str) or not value:
         raise TransactionError(f"{name}: must be a user name, got {value!r}")
     try:
@@ -117,7 +117,7 @@ def _uid(value, name: str) -> int:
         raise TransactionError(f"{name}: no user {value!r} on this host") from None
 
 
-def _gid(value, name: str) -> int:
+def group_id(value, name: str) -> int:
     if not isinstance(value, str) or not value:
         raise TransactionError(f"{name}: must be a group name, got {value!r}")
     try:
@@ -141,7 +141,7 @@ def parse_files(files) -> list[Entry]:
         unknown = sorted(set(item) - FILE_KEYS)
         if unknown:
             raise TransactionError(f"files[{index}]: unknown key(s) {unknown} (allowed: {sorted(FILE_KEYS)})")
-        dest = _abs_path(item.get("dest"), _where(index, "dest"))
+        dest = abs_path(item.get("dest"), _where(index, "dest"))
         if dest in seen:
             raise TransactionError(f"{_where(index, 'dest')}: {dest} is also files[{seen[dest]}].dest")
         seen[dest] = index
@@ -168,7 +168,7 @@ def parse_files(files) -> list[Entry]:
                 raise TransactionError(f"{_where(index, 'content')}: must be a string")
             data = content.encode()
         else:
-            src = _abs_path(item["src"], _where(index, "src"))
+            src = abs_path(item["src"], _where(index, "src"))
             try:
                 with open(src, "rb") as handle:
                     if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
@@ -180,9 +180,9 @@ def parse_files(files) -> list[Entry]:
             raise TransactionError(f"{_where(index, 'mode')}: required for a file (an octal string such as '0644')")
         entries.append(Entry(
             dest, "file", content=data,
-            uid=_uid(item.get("owner", "root"), _where(index, "owner")),
-            gid=_gid(item.get("group", "root"), _where(index, "group")),
-            mode=_mode(item["mode"], _where(index, "mode")),
+            uid=user_id(item.get("owner", "root"), _where(index, "owner")),
+            gid=group_id(item.get("group", "root"), _where(index, "group")),
+            mode=octal_mode(item["mode"], _where(index, "mode")),
         ))
     return entries
 
@@ -212,7 +212,7 @@ def parse_paths(value, name: str) -> list[str]:
         return []
     if not isinstance(value, list):
         raise TransactionError(f"{name}: must be a list of absolute paths")
-    return [_abs_path(path, f"{name}[{index}]") for index, path in enumerate(value)]
+    return [abs_path(path, f"{name}[{index}]") for index, path in enumerate(value)]
 
 
 def _inside(path: str, directory: str) -> bool:
@@ -284,7 +284,7 @@ def differs(entry: Entry, current: Snapshot) -> bool:
             or (current.uid, current.gid, current.mode) != (entry.uid, entry.gid, entry.mode))
 
 
-def _fsync_dir(directory: str) -> None:
+def fsync_dir(directory: str) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -299,8 +299,11 @@ def _temp_name(path: str) -> str:
     return os.path.join(directory, f".{base}.fedisec-{os.urandom(6).hex()}")
 
 
-def write_file(path: str, data: bytes, uid: int, gid: int, mode: int, times: tuple[int, int] | None = None) -> None:
-    """Atomically replaces ``path`` with a regular file (owner and mode set before the data)."""
+def write_file(path: str, data: bytes, uid: int, gid: int, mode: int, times: tuple[int, int] | None = None,
+               check: Callable[[str], None] | None = None) -> None:
+    """Atomically replaces ``path`` with a regular file (owner and mode set before the data).
+    ``check`` gets the finished temporary file before the rename; if it raises, ``path`` is
+    left as it was."""
     temp = _temp_name(path)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
@@ -315,11 +318,13 @@ def write_file(path: str, data: bytes, uid: int, gid: int, mode: int, times: tup
             os.close(fd)
         if times is not None:
             os.utime(temp, ns=times, follow_symlinks=False)
+        if check is not None:
+            check(temp)
         os.rename(temp, path)
     except BaseException:
-        _unlink_quietly(temp)
+        unlink_quietly(temp)
         raise
-    _fsync_dir(os.path.dirname(path))
+    fsync_dir(os.path.dirname(path))
 
 
 def write_link(path: str, target: str, uid: int | None = None, gid: int | None = None) -> None:
@@ -330,12 +335,12 @@ def write_link(path: str, target: str, uid: int | None = None, gid: int | None =
             os.lchown(temp, uid, gid if gid is not None else -1)
         os.rename(temp, path)
     except BaseException:
-        _unlink_quietly(temp)
+        unlink_quietly(temp)
         raise
-    _fsync_dir(os.path.dirname(path))
+    fsync_dir(os.path.dirname(path))
 
 
-def _unlink_quietly(path: str) -> None:
+def unlink_quietly(path: str) -> None:
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -348,8 +353,8 @@ def install(entry: Entry) -> None:
     elif entry.kind == "link":
         write_link(entry.dest, entry.target)
     else:
-        _unlink_quietly(entry.dest)
-        _fsync_dir(os.path.dirname(entry.dest))
+        unlink_quietly(entry.dest)
+        fsync_dir(os.path.dirname(entry.dest))
 
 
 def restore(previous: Snapshot) -> None:
@@ -360,7 +365,7 @@ def restore(previous: Snapshot) -> None:
         write_link(previous.path, previous.target, previous.uid, previous.gid)
     elif os.path.lexists(previous.path):
         os.unlink(previous.path)
-        _fsync_dir(os.path.dirname(previous.path))
+        fsync_dir(os.path.dirname(previous.path))
 
 
 # --------------------------------------------------------------------------- commands

@@ -122,3 +122,31 @@ def chrony_conf_without_sources(text: object, path: str = "/etc/chrony/chrony.co
             "(/usr/share/chrony/chrony.conf) or add the lines."
         )
     return _CHRONY_SOURCE_LINE.sub(lambda m: m.group(1) + CHRONY_MARK + m.group(2), text)
+
+
+_LOGIN_DEFS_KEY = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def login_defs(text: object, values: object, variable_name: str = "os_baseline_login_defs") -> str:
+    """login.defs with one ``KEY<TAB>value`` line per key: the last line that sets the key is
+    replaced, else the line goes after the key's last commented example (``# KEY ...``), else
+    at the end. Everything else stays byte for byte (what a lineinfile per key would do)."""
+    if not isinstance(text, str):
+        raise ValueError(f"/etc/login.defs: expected the file's text, got {type(text).__name__}")
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{variable_name}: must be a mapping of login.defs keys to values")
+    lines = text.splitlines()
+    for key, value in values.items():
+        if not isinstance(key, str) or not _LOGIN_DEFS_KEY.fullmatch(key):
+            raise ValueError(f"{variable_name}: {key!r} is not a login.defs key (capitals, digits, _)")
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip() \
+                or any(c in str(value) for c in "\n\r\t #"):
+            raise ValueError(f"{variable_name}.{key}: {value!r} is not a single login.defs value")
+        line = f"{key}\t{value}"
+        set_at = [i for i, current in enumerate(lines) if re.match(rf"{key}\s", current)]
+        if set_at:
+            lines[set_at[-1]] = line
+            continue
+        example_at = [i for i, current in enumerate(lines) if re.match(rf"#\s*{key}\s", current)]
+        lines.insert(example_at[-1] + 1 if example_at else len(lines), line)
+    return "\n".join(lines) + "\n"

@@ -364,12 +364,15 @@ def test_chrony_conf_must_be_text():
 def test_filters_raise_ansible_filter_errors():
     filters = FilterModule().filters()
     assert set(filters) == {
-        "sysctl_settings", "kernel_modules", "chrony_sources", "chrony_allow", "chrony_conf_without_sources"}
+        "sysctl_settings", "kernel_modules", "chrony_sources", "chrony_allow", "chrony_conf_without_sources",
+        "login_defs"}
     assert filters["sysctl_settings"]({"kernel.sysrq": 0}, {}) == {"kernel.sysrq": "0"}
     with pytest.raises(AnsibleFilterError, match="os_baseline_sysctl_extra"):
         filters["sysctl_settings"]({}, {"bad key": 1}, "os_baseline_sysctl", "os_baseline_sysctl_extra")
     with pytest.raises(AnsibleFilterError, match="os_baseline_time_servers"):
         filters["chrony_sources"]([{"host": ""}])
+    with pytest.raises(AnsibleFilterError, match="os_baseline_login_defs"):
+        filters["login_defs"]("", {"umask": "027"})
 
 
 # --- sysctl: a real kernel, in a throwaway network namespace -------------------------
@@ -412,3 +415,42 @@ def test_apply_settings_on_a_real_kernel_in_a_network_namespace():
     assert report["first"]["refused"] == []
     assert report["second"] == {"changed": False, "applied": [], "unchanged": list(NETNS_SETTINGS), "refused": []}
     assert report["live"] == NETNS_SETTINGS
+
+
+# --------------------------------------------------------------------------- login_defs
+
+LOGIN_DEFS = """# comment
+#UMASK 077
+UMASK\t\t022
+PASS_MAX_DAYS\t99999
+PASS_MAX_DAYS\t88888
+# ENCRYPT_METHOD SHA512
+#  ENCRYPT_METHOD DES
+MAIL_DIR /var/mail
+"""
+
+
+def test_login_defs_replaces_the_last_setting_else_follows_the_last_example_else_appends():
+    out = os_baseline.login_defs(LOGIN_DEFS, {"UMASK": "027", "PASS_MAX_DAYS": 365, "ENCRYPT_METHOD": "YESCRYPT",
+                                  "SHA_CRYPT_MIN_ROUNDS": "5000"})
+    assert out == ("# comment\n#UMASK 077\nUMASK\t027\nPASS_MAX_DAYS\t99999\nPASS_MAX_DAYS\t365\n"
+                   "# ENCRYPT_METHOD SHA512\n#  ENCRYPT_METHOD DES\nENCRYPT_METHOD\tYESCRYPT\nMAIL_DIR /var/mail\n"
+                   "SHA_CRYPT_MIN_ROUNDS\t5000\n")
+    assert os_baseline.login_defs(out, {"UMASK": "027", "PASS_MAX_DAYS": 365, "ENCRYPT_METHOD": "YESCRYPT",
+                            "SHA_CRYPT_MIN_ROUNDS": "5000"}) == out  # a second run changes nothing
+    assert os_baseline.login_defs("UMASK 022", {}) == "UMASK 022\n"
+
+
+@pytest.mark.parametrize(("text", "values", "message"), [
+    (None, {}, r"/etc/login.defs: expected the file's text"),
+    ("", ["UMASK"], r"os_baseline_login_defs: must be a mapping"),
+    ("", {"umask": "027"}, r"'umask' is not a login.defs key"),
+    ("", {"UMASK\n": "027"}, r"is not a login.defs key"),
+    ("", {"UMASK": "027\nPASS_MAX_DAYS 1"}, r"os_baseline_login_defs.UMASK: .* is not a single login.defs value"),
+    ("", {"UMASK": ""}, r"not a single login.defs value"),
+    ("", {"UMASK": True}, r"not a single login.defs value"),
+    ("", {"UMASK": "0 27"}, r"not a single login.defs value"),
+])
+def test_login_defs_refuses_bad_input(text, values, message):
+    with pytest.raises(ValueError, match=message):
+        os_baseline.login_defs(text, values)
