@@ -8,6 +8,10 @@
   allow_unsafe_eval=false)`` returns a Content-Security-Policy header value.
 - ``hsts``: ``max_age | fedisec.hardening.hsts(include_subdomains=true, preload=false)``
   returns a Strict-Transport-Security header value.
+- ``dpkg_query_argv``: ``names | fedisec.hardening.dpkg_query_argv`` returns the read-only
+  dpkg-query command line whose output ``packages_missing`` reads.
+- ``packages_missing``: ``dpkg_query_output | fedisec.hardening.packages_missing(names)``
+  returns the names dpkg does not list as installed (the roles run apt only for those).
 
 Invalid input raises AnsibleFilterError.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ansible_collections.fedisec.hardening.plugins.module_utils.csp import build_csp
+from ansible_collections.fedisec.hardening.plugins.module_utils.debian_packages import dpkg_query_argv, packages_missing
 from ansible_collections.fedisec.hardening.plugins.module_utils.hsts import build_hsts
 from ansible_collections.fedisec.hardening.plugins.module_utils.tlsa import (
     caa_record,
@@ -26,13 +31,15 @@ from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import a
 
 
 class FilterModule:
-    """fedisec.hardening filters for DNS records and HTTP security headers."""
+    """fedisec.hardening filters for DNS records, HTTP security headers and packages."""
 
-    def filters(self) -> dict[str, Callable[..., str]]:
+    def filters(self) -> dict[str, Callable[..., object]]:
         """Map filter names to their implementations."""
         return {
             "tlsa_3_1_1": ansible_filter(tlsa_3_1_1),
             "caa_record": ansible_filter(caa_record),
             "csp": ansible_filter(build_csp),
             "hsts": ansible_filter(build_hsts),
+            "dpkg_query_argv": ansible_filter(dpkg_query_argv),
+            "packages_missing": ansible_filter(packages_missing),
         }

@@ -15,6 +15,7 @@ variable.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from collections.abc import Mapping, Sequence
 
@@ -178,3 +179,52 @@ def hosts_addresses(hosts: object, hostvars: object, what: str) -> list[str]:
             if address not in found:
                 found.append(address)
     return found
+
+
+def postgresql_client_paths(clients: object, client_dir: object, ca_pem: object, client_pems: object,
+                            envs: object) -> list[dict]:
+    """The ``fedisec.hardening.file_set`` entries for the clients that run on one other host.
+
+    ``clients``: those clients (``name``, ``os_user``); ``client_dir``: where each client's
+    directory goes; ``ca_pem``: the CA certificate; ``client_pems``: the results of the
+    slurp of each client's ``client.crt`` and ``client.key`` (``item`` is ``[client, file
+    name]``); ``envs``: each client's rendered connection settings by name. The directories
+    above the client directories are traversable (root 0755), each client's directory and
+    files its user's (keys and settings 0600).
+    """
+    if not isinstance(client_dir, str) or not client_dir.startswith("/") or client_dir.rstrip("/") != client_dir:
+        raise ValueError(f"postgresql_tls_client_dir: {client_dir!r} is not an absolute path")
+    if not isinstance(ca_pem, str) or "-----BEGIN CERTIFICATE-----" not in ca_pem:
+        raise ValueError("postgresql_client_paths: the CA certificate is not a PEM certificate")
+    if not isinstance(client_pems, Sequence) or isinstance(client_pems, str):
+        raise ValueError("postgresql_client_paths: client_pems must be the slurp results of the client files")
+    if not isinstance(envs, Mapping):
+        raise ValueError("postgresql_client_paths: envs must map client names to their settings")
+    pems: dict[tuple[str, str], str] = {}
+    for result in client_pems:
+        try:
+            client, file_name = result["item"]
+            pems[(client["name"], file_name)] = base64.b64decode(result["content"], validate=True).decode()
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"postgresql_client_paths: a slurp result without item [client, file] and content ({err})") from None
+    root = {"state": "directory", "owner": "root", "group": "root", "mode": "0755"}
+    paths = [{"path": client_dir.rsplit("/", 1)[0] or "/", **root}, {"path": client_dir, **root}]
+    if not isinstance(clients, Sequence) or isinstance(clients, str):
+        raise ValueError("postgresql_client_paths: clients must be a list of clients")
+    for client in clients:
+        name, user = (client.get("name"), client.get("os_user")) if isinstance(client, Mapping) else (None, None)
+        if not isinstance(name, str) or not name or "/" in name or not isinstance(user, str) or not user:
+            raise ValueError(f"postgresql_client_paths: client {client!r} needs a name and an os_user")
+        missing = [f for f in ("client.crt", "client.key") if (name, f) not in pems] + ([] if name in envs else ["env"])
+        if missing:
+            raise ValueError(f"postgresql_client_paths: nothing read for client {name}: {', '.join(missing)}")
+        here = f"{client_dir}/{name}"
+        mine = {"owner": user, "group": "root"}
+        paths += [
+            {"path": here, "state": "directory", **mine, "mode": "0700"},
+            {"path": f"{here}/ca.crt", "content": ca_pem, **mine, "mode": "0644"},
+            {"path": f"{here}/client.crt", "content": pems[(name, "client.crt")], **mine, "mode": "0644"},
+            {"path": f"{here}/client.key", "content": pems[(name, "client.key")], **mine, "mode": "0600"},
+            {"path": f"{here}/env", "content": envs[name], **mine, "mode": "0600"},
+        ]
+    return paths

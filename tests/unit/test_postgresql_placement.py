@@ -2,11 +2,14 @@
 and the application hosts' egress to the database hosts (plugins/module_utils/postgresql_tls.py)."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.fedisec.hardening.plugins.filter.postgresql_tls import FilterModule
 from ansible_collections.fedisec.hardening.plugins.module_utils.postgresql_tls import (
     postgresql_client_egress,
+    postgresql_client_paths,
     postgresql_clients,
 )
 
@@ -169,3 +172,44 @@ def test_hosts_addresses_unites_the_global_addresses_of_each_host():
 def test_hosts_addresses_bad_input_names_the_variable(hosts, message):
     with pytest.raises(AnsibleFilterError, match=f"backup_pull_server_addresses: .*{message}|{message}"):
         FilterModule().filters()["hosts_addresses"](hosts, HOSTVARS, "backup_pull_server_addresses")
+
+
+# --------------------------------------------------------------------------- client files on other hosts
+
+CA = "-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"
+
+
+def _slurp(client: dict, name: str, text: str) -> dict:
+    return {"item": [client, name], "content": base64.b64encode(text.encode()).decode()}
+
+
+def test_client_paths_put_each_clients_files_under_its_own_directory():
+    app = {"name": "mastodon", "os_user": "mastodon"}
+    slurps = [_slurp(app, "client.crt", "CRT"), _slurp(app, "client.key", "KEY")]
+    paths = postgresql_client_paths([app], "/etc/fedisec/postgresql-clients", CA, slurps, {"mastodon": "ENV"})
+    assert [(p["path"], p.get("state", "file"), p["owner"], p["mode"], p.get("content")) for p in paths] == [
+        ("/etc/fedisec", "directory", "root", "0755", None),
+        ("/etc/fedisec/postgresql-clients", "directory", "root", "0755", None),
+        ("/etc/fedisec/postgresql-clients/mastodon", "directory", "mastodon", "0700", None),
+        ("/etc/fedisec/postgresql-clients/mastodon/ca.crt", "file", "mastodon", "0644", CA),
+        ("/etc/fedisec/postgresql-clients/mastodon/client.crt", "file", "mastodon", "0644", "CRT"),
+        ("/etc/fedisec/postgresql-clients/mastodon/client.key", "file", "mastodon", "0600", "KEY"),
+        ("/etc/fedisec/postgresql-clients/mastodon/env", "file", "mastodon", "0600", "ENV"),
+    ]
+    assert {p["group"] for p in paths} == {"root"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (([], "relative/dir", CA, [], {}), r"postgresql_tls_client_dir: 'relative/dir' is not an absolute path"),
+    (([], "/etc/x", "not a pem", [], {}), r"the CA certificate is not a PEM certificate"),
+    (([], "/etc/x", CA, "slurps", {}), r"client_pems must be the slurp results"),
+    (([], "/etc/x", CA, [{"item": "x"}], {}), r"a slurp result without item"),
+    (([], "/etc/x", CA, [{"item": [{"name": "a"}, "client.crt"], "content": "!!"}], {}), r"a slurp result without item"),
+    (([], "/etc/x", CA, [], []), r"envs must map client names"),
+    (("mastodon", "/etc/x", CA, [], {}), r"clients must be a list of clients"),
+    (([{"name": "a/b", "os_user": "u"}], "/etc/x", CA, [], {}), r"needs a name and an os_user"),
+    (([{"name": "a", "os_user": "u"}], "/etc/x", CA, [], {"a": ""}), r"nothing read for client a: client.crt, client.key"),
+])
+def test_client_paths_refuse_bad_input(args, message):
+    with pytest.raises(ValueError, match=message):
+        postgresql_client_paths(*args)
