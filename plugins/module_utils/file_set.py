@@ -180,7 +180,7 @@ def _make_parents(directory: str) -> None:
     os.chmod(directory, 0o755)
 
 
-def _directory(entry: Wanted, check_mode: bool, planned: set[str]) -> dict | None:
+def _directory(entry: Wanted, check_mode: bool) -> dict | None:
     kind, uid, gid, mode = _directory_state(entry.path)
     if kind == "other":
         raise FileSetError(f"{entry.path} exists and is not a directory")
@@ -195,12 +195,11 @@ def _directory(entry: Wanted, check_mode: bool, planned: set[str]) -> dict | Non
         os.chmod(entry.path, entry.mode)
         if kind == "absent":
             fsync_dir(os.path.dirname(entry.path))
-    planned.add(entry.path)
     return {"before_header": entry.path, "after_header": entry.path, "before": before,
             "after": _show_file("directory", uid=entry.uid, gid=entry.gid, mode=entry.mode)}
 
 
-def _leaf(entry: Wanted, check_mode: bool, planned: set[str]) -> dict | None:
+def _leaf(entry: Wanted, check_mode: bool) -> dict | None:
     parent = os.path.dirname(entry.path)
     if os.path.isdir(entry.path) and not os.path.islink(entry.path):
         raise FileSetError(f"{entry.path} is a directory")
@@ -214,7 +213,8 @@ def _leaf(entry: Wanted, check_mode: bool, planned: set[str]) -> dict | None:
     elif (current.kind == "file" and current.data == entry.content
           and (current.uid, current.gid, current.mode) == (entry.uid, entry.gid, entry.mode)):
         return None
-    if entry.state != "absent" and not os.path.isdir(parent) and not (check_mode and parent in planned):
+    # In check mode an earlier task (or entry) may be what makes the directory: reported, not refused.
+    if entry.state != "absent" and not os.path.isdir(parent) and not check_mode:
         raise FileSetError(f"{entry.path}: the directory {parent} does not exist (list it first)")
     if not check_mode:
         if entry.state == "file":
@@ -233,10 +233,9 @@ def apply(wanted: Sequence[Wanted], check_mode: bool = False) -> dict:
     """Makes every path what its entry says, in order; returns the module result."""
     changed: list[str] = []
     diffs: list[dict] = []
-    planned: set[str] = set()
     for entry in wanted:
         try:
-            diff = (_directory if entry.state == "directory" else _leaf)(entry, check_mode, planned)
+            diff = (_directory if entry.state == "directory" else _leaf)(entry, check_mode)
         except (OSError, TransactionError) as err:
             message = f"{entry.path}: {err.strerror}" if isinstance(err, OSError) else str(err)
             done = "" if not changed else f" (already changed: {', '.join(changed)})"
