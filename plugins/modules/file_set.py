@@ -18,7 +18,7 @@ description:
   - Entries are handled in order, so a directory listed before the files in it exists when they are
     written. The missing parents of a directory are created root:root 0755 (as C(mkdir -p)); a file or
     link whose directory neither exists nor is listed earlier fails the task (in check mode it is
-    reported as a change: an earlier task may make the directory).
+    reported as a change, since an earlier task may make the directory).
   - Files are written next to their destination and renamed over it, owner and mode set before the
     content (as C(fedisec.hardening.config_transaction) does). A file a daemon must parse before it
     lands belongs in C(config_transaction), which checks the candidate and reloads.
