@@ -347,9 +347,10 @@ def unlink_quietly(path: str) -> None:
         pass
 
 
-def install(entry: Entry) -> None:
+def install(entry: Entry, check: Callable[[str], None] | None = None) -> None:
+    """Makes ``entry.dest`` what the entry says (``check``: see :func:`write_file`)."""
     if entry.kind == "file":
-        write_file(entry.dest, entry.content, entry.uid, entry.gid, entry.mode)
+        write_file(entry.dest, entry.content, entry.uid, entry.gid, entry.mode, check=check)
     elif entry.kind == "link":
         write_link(entry.dest, entry.target)
     else:
@@ -485,19 +486,24 @@ def check_candidate(changes: Sequence[Entry], trees: Sequence[str], check: Seque
 # --------------------------------------------------------------------------- the transaction
 
 
-def _diff(entry: Entry, current: Snapshot) -> dict:
-    def show(kind, data=b"", target="", uid=0, gid=0, mode=0):
-        if kind == "absent":
-            return ""
-        if kind == "link":
-            return f"symlink -> {target}\n"
-        text = data.decode(errors="replace")
-        return f"# owner {uid}, group {gid}, mode {mode:04o}\n{text}"
+def describe(kind: str, data: bytes = b"", target: str = "", uid: int = 0, gid: int = 0, mode: int = 0) -> str:
+    """How a diff shows a path: nothing when absent, a symlink's target, a directory's or a
+    file's owner, group and mode (and a file's text)."""
+    if kind == "absent":
+        return ""
+    if kind == "link":
+        return f"symlink -> {target}\n"
+    if kind == "directory":
+        return f"directory, owner {uid}, group {gid}, mode {mode:04o}\n"
+    return f"# owner {uid}, group {gid}, mode {mode:04o}\n{data.decode(errors='replace')}"
 
+
+def change_diff(entry: Entry, current: Snapshot) -> dict:
+    """The module's diff entry for one path: what it held, what it gets."""
     return {
         "before_header": entry.dest, "after_header": entry.dest,
-        "before": show(current.kind, current.data, current.target, current.uid, current.gid, current.mode),
-        "after": show(entry.kind, entry.content, entry.target, entry.uid, entry.gid, entry.mode),
+        "before": describe(current.kind, current.data, current.target, current.uid, current.gid, current.mode),
+        "after": describe(entry.kind, entry.content, entry.target, entry.uid, entry.gid, entry.mode),
     }
 
 
@@ -514,7 +520,7 @@ def apply(entries: Sequence[Entry], check: Sequence[Sequence[str]], reload: Sequ
     result = {
         "changed": bool(changes),
         "changed_files": [entry.dest for entry, _ in changes],
-        "diff": [_diff(entry, before) for entry, before in changes],
+        "diff": [change_diff(entry, before) for entry, before in changes],
         "reloaded": False,
     }
     if not changes:

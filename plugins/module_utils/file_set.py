@@ -26,15 +26,18 @@ from typing import Sequence
 
 from ansible_collections.fedisec.hardening.plugins.module_utils.config_transaction import (
     OUTPUT_LIMIT,
+    Entry,
     TransactionError,
     abs_path,
+    change_diff,
+    describe,
+    differs,
     fsync_dir,
     group_id,
+    install,
     octal_mode,
     snapshot,
     user_id,
-    write_file,
-    write_link,
 )
 
 STATES = ("directory", "file", "link", "absent")
@@ -46,16 +49,10 @@ class FileSetError(TransactionError):
 
 
 @dataclass
-class Wanted:
-    """One entry: what ``path`` must be."""
+class Wanted(Entry):
+    """One entry: what ``dest`` must be (``kind``: a state of :data:`STATES`), as
+    config_transaction's entries plus directories and a validate command."""
 
-    path: str
-    state: str
-    content: bytes = b""
-    target: str = ""
-    uid: int = 0
-    gid: int = 0
-    mode: int = 0
     validate: tuple[str, ...] = ()
 
 
@@ -142,10 +139,10 @@ def _validator(entry: Wanted):
         try:
             done = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
         except OSError as err:
-            raise FileSetError(f"{entry.path}: cannot run {entry.validate[0]}: {err.strerror}") from None
+            raise FileSetError(f"{entry.dest}: cannot run {entry.validate[0]}: {err.strerror}") from None
         if done.returncode != 0:
             output = (done.stdout + done.stderr).strip()[-OUTPUT_LIMIT:]
-            raise FileSetError(f"{entry.path}: {shlex.join(entry.validate)} refused the new content"
+            raise FileSetError(f"{entry.dest}: {shlex.join(entry.validate)} refused the new content"
                                f" (rc {done.returncode}); the file is unchanged: {output}")
     return check if entry.validate else None
 
@@ -160,16 +157,6 @@ def _directory_state(path: str) -> tuple[str, int, int, int]:
     return ("directory", info.st_uid, info.st_gid, stat.S_IMODE(info.st_mode))
 
 
-def _show_file(kind: str, data: bytes = b"", target: str = "", uid: int = 0, gid: int = 0, mode: int = 0) -> str:
-    if kind == "absent":
-        return ""
-    if kind == "link":
-        return f"symlink -> {target}\n"
-    if kind == "directory":
-        return f"directory, owner {uid}, group {gid}, mode {mode:04o}\n"
-    return f"# owner {uid}, group {gid}, mode {mode:04o}\n{data.decode(errors='replace')}"
-
-
 def _make_parents(directory: str) -> None:
     """``mkdir -p`` with root:root 0755 for what is missing (as ``ansible.builtin.file`` does)."""
     if os.path.isdir(directory):
@@ -181,52 +168,37 @@ def _make_parents(directory: str) -> None:
 
 
 def _directory(entry: Wanted, check_mode: bool) -> dict | None:
-    kind, uid, gid, mode = _directory_state(entry.path)
+    kind, uid, gid, mode = _directory_state(entry.dest)
     if kind == "other":
-        raise FileSetError(f"{entry.path} exists and is not a directory")
+        raise FileSetError(f"{entry.dest} exists and is not a directory")
     if kind == "directory" and (uid, gid, mode) == (entry.uid, entry.gid, entry.mode):
         return None
-    before = _show_file(kind, uid=uid, gid=gid, mode=mode) if kind == "directory" else ""
+    before = describe(kind, uid=uid, gid=gid, mode=mode) if kind == "directory" else ""
     if not check_mode:
         if kind == "absent":
-            _make_parents(os.path.dirname(entry.path))
-            os.mkdir(entry.path, 0o700)
-        os.chown(entry.path, entry.uid, entry.gid, follow_symlinks=False)
-        os.chmod(entry.path, entry.mode)
+            _make_parents(os.path.dirname(entry.dest))
+            os.mkdir(entry.dest, 0o700)
+        os.chown(entry.dest, entry.uid, entry.gid, follow_symlinks=False)
+        os.chmod(entry.dest, entry.mode)
         if kind == "absent":
-            fsync_dir(os.path.dirname(entry.path))
-    return {"before_header": entry.path, "after_header": entry.path, "before": before,
-            "after": _show_file("directory", uid=entry.uid, gid=entry.gid, mode=entry.mode)}
+            fsync_dir(os.path.dirname(entry.dest))
+    return {"before_header": entry.dest, "after_header": entry.dest, "before": before,
+            "after": describe("directory", uid=entry.uid, gid=entry.gid, mode=entry.mode)}
 
 
 def _leaf(entry: Wanted, check_mode: bool) -> dict | None:
-    parent = os.path.dirname(entry.path)
-    if os.path.isdir(entry.path) and not os.path.islink(entry.path):
-        raise FileSetError(f"{entry.path} is a directory")
-    current = snapshot(entry.path)
-    if entry.state == "absent":
-        if current.kind == "absent":
-            return None
-    elif entry.state == "link":
-        if current.kind == "link" and current.target == entry.target:
-            return None
-    elif (current.kind == "file" and current.data == entry.content
-          and (current.uid, current.gid, current.mode) == (entry.uid, entry.gid, entry.mode)):
+    parent = os.path.dirname(entry.dest)
+    if os.path.isdir(entry.dest) and not os.path.islink(entry.dest):
+        raise FileSetError(f"{entry.dest} is a directory")
+    current = snapshot(entry.dest)
+    if not differs(entry, current):
         return None
     # In check mode an earlier task (or entry) may be what makes the directory: reported, not refused.
-    if entry.state != "absent" and not os.path.isdir(parent) and not check_mode:
-        raise FileSetError(f"{entry.path}: the directory {parent} does not exist (list it first)")
+    if entry.kind != "absent" and not os.path.isdir(parent) and not check_mode:
+        raise FileSetError(f"{entry.dest}: the directory {parent} does not exist (list it first)")
     if not check_mode:
-        if entry.state == "file":
-            write_file(entry.path, entry.content, entry.uid, entry.gid, entry.mode, check=_validator(entry))
-        elif entry.state == "link":
-            write_link(entry.path, entry.target)
-        else:
-            os.unlink(entry.path)
-            fsync_dir(parent)
-    return {"before_header": entry.path, "after_header": entry.path,
-            "before": _show_file(current.kind, current.data, current.target, current.uid, current.gid, current.mode),
-            "after": _show_file(entry.state, entry.content, entry.target, entry.uid, entry.gid, entry.mode)}
+        install(entry, check=_validator(entry))
+    return change_diff(entry, current)
 
 
 def apply(wanted: Sequence[Wanted], check_mode: bool = False) -> dict:
@@ -235,12 +207,12 @@ def apply(wanted: Sequence[Wanted], check_mode: bool = False) -> dict:
     diffs: list[dict] = []
     for entry in wanted:
         try:
-            diff = (_directory if entry.state == "directory" else _leaf)(entry, check_mode)
+            diff = (_directory if entry.kind == "directory" else _leaf)(entry, check_mode)
         except (OSError, TransactionError) as err:
-            message = f"{entry.path}: {err.strerror}" if isinstance(err, OSError) else str(err)
+            message = f"{entry.dest}: {err.strerror}" if isinstance(err, OSError) else str(err)
             done = "" if not changed else f" (already changed: {', '.join(changed)})"
             raise FileSetError(message + done, {"changed": bool(changed), "changed_paths": changed}) from None
         if diff is not None:
-            changed.append(entry.path)
+            changed.append(entry.dest)
             diffs.append(diff)
     return {"changed": bool(changed), "changed_paths": changed, "diff": diffs}
