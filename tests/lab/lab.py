@@ -5,14 +5,18 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-import testinfra
 import yaml
+from testinfra.backend.podman import PodmanBackend
+from testinfra.host import Host
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "lab"))
+from lab_exec import exec_prefix  # noqa: E402 (lab/lab_exec.py, shared with lab_podman)
 # Lab hosts get new host keys with every lab: no known_hosts.
 SSH_OPTS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5"
 # Run on a lab host: connects to ADDRESS PORT (IPv4, IPv6 or a name; `%iface` scope for
@@ -48,6 +52,24 @@ def inventory_hosts(inventory_file: str, group: str = "all") -> list[str]:
     return sorted((inventory.get(group) or {}).get("hosts") or {})
 
 
+class LabBackend(PodmanBackend):
+    """testinfra's podman backend, through the lab's exec (runc exec on the container)."""
+    NAME = "lab"
+
+    def run(self, command: str, *args: str, **kwargs):
+        if self.user is not None:
+            return super().run(command, *args, **kwargs)
+        cmd = self.get_command(command, *args)
+        prefix = " ".join(shlex.quote(word) for word in exec_prefix(self.name, interactive=False))
+        out = self.run_local(prefix + " /bin/sh -c %s", cmd)
+        out.command = self.encode(cmd)
+        return out
+
+
+def lab_host(name: str):
+    return Host(LabBackend(name))
+
+
 class Lab:
     def __init__(self, inventory_file: str, get_host):
         self.inventory_file = inventory_file
@@ -56,10 +78,10 @@ class Lab:
         self._hosts = {}
 
     def host(self, name: str):
-        # podman exec directly: the same containers as the inventory, many times faster
-        # than a round trip through ansible for every command.
+        # The container's exec directly: the same containers as the inventory, many times
+        # faster than a round trip through ansible for every command.
         if name not in self._hosts:
-            self._hosts[name] = self._get_host(f"podman://{name}")
+            self._hosts[name] = self._get_host(name)
         return self._hosts[name]
 
     def names(self, group: str = "all") -> list[str]:
@@ -155,8 +177,11 @@ def ssh_host_vars(address: str) -> dict[str, str]:
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "changes: changes the converged lab (drills, renewals, bad values); the demo leaves these out")
+    config.addinivalue_line(
+        "markers", "slow: read-only, but waits half a minute or more (a whole-system audit, a timeout); "
+        "the demo leaves these out too")
 
 
 @pytest.fixture(scope="session")
 def lab():
-    return Lab(os.environ["MOLECULE_INVENTORY_FILE"], testinfra.get_host)
+    return Lab(os.environ["MOLECULE_INVENTORY_FILE"], lab_host)

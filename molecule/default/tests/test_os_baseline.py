@@ -136,6 +136,7 @@ def _lynis(host, skip: list[str]) -> tuple[int, list[str]]:
     return index, re.findall(r"^suggestion\[\]=(.*)$", report, re.M)
 
 
+@pytest.mark.slow  # lynis audits the whole system twice: about 80 s
 def test_lynis_hardening_index(lab):
     host = lab.host("fedi")
     raw, _ = _lynis(host, [])

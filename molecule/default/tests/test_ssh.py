@@ -408,6 +408,7 @@ print(round(time.monotonic() - start, 1))
 ' %s"""
 
 
+@pytest.mark.slow  # waits out the login grace time (30 s)
 def test_an_idle_connection_is_closed_after_the_login_grace_time(lab):
     grace = int(role_setting(lab, "ssh_hardening_login_grace_time"))
     closed_after = lab.host("backup").check_output(IDLE_CONNECTION, str(grace + 10))
