@@ -25,8 +25,18 @@ pytest -q -p no:cacheprovider tests/unit
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(default nginx_tls_static)
+# The read-only proofs run side by side (pytest-xdist, a file per worker: they mostly wait
+# on the lab); the proofs that change the lab (marked `changes`) run after them, one at a time.
+readonly_opts="-m 'not changes' -n 4 --dist loadfile"
 for scenario in "${scenarios[@]}"; do
   log "lab scenario: $scenario"
-  molecule test -s "$scenario"
+  trap 'molecule destroy -s "$scenario" >/dev/null 2>&1 || true' EXIT
+  PYTEST_ADDOPTS="$readonly_opts" molecule test -s "$scenario" --destroy never
+  if grep -rq --include='*.py' 'mark\.changes' "molecule/$scenario/tests"; then
+    log "lab scenario $scenario: the proofs that change the lab"
+    PYTEST_ADDOPTS="-m changes" molecule verify -s "$scenario"
+  fi
+  molecule destroy -s "$scenario"
+  trap - EXIT
 done
 log "all tests passed"
