@@ -14,7 +14,7 @@ fi
 install_collection
 molecule converge -s default
 log "what the lab proves (testinfra, read-only; the full suite is ./scripts/test.sh)"
-PYTEST_ADDOPTS="-m 'not changes and not slow' -n 4 --dist loadfile" molecule verify -s default
+PYTEST_ADDOPTS="-m 'not changes and not slow' $lab_parallel_tests" molecule verify -s default
 log "ssh-audit of fedi, from the outside peer"
 podman exec backup ssh-audit --no-colors fedi | grep -E '^\((kex|key|enc|mac)\)' || true
 log "fedi's firewall (nft list table inet fedisec)"

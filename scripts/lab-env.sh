@@ -40,6 +40,10 @@ PATH=$FEDISEC_VENV/bin:$PATH
 export FEDISEC_ROOT FEDISEC_CACHE FEDISEC_NETWORK FEDISEC_LAB_SUBNET FEDISEC_LAB_GATEWAY FEDISEC_APT_CACHE_PORT \
   FEDISEC_IMAGE_PREFIX FEDISEC_SUITES FEDISEC_VENV CONTAINERS_CONF ANSIBLE_CONNECTION_PLUGINS ANSIBLE_CALLBACK_PLUGINS ANSIBLE_CONFIG PATH
 
+# The read-only proofs run side by side (pytest-xdist, a file per worker, each file's tests in
+# order: they mostly wait on the lab). demo.sh and test.sh add it to PYTEST_ADDOPTS.
+lab_parallel_tests="-n 4 --dist loadfile"
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

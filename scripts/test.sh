@@ -25,16 +25,15 @@ pytest -q -p no:cacheprovider tests/unit
 
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(default nginx_tls_static)
-# The read-only proofs run side by side (pytest-xdist, a file per worker: they mostly wait
-# on the lab); the proofs that change the lab (marked `changes`) run after them, one at a time.
-readonly_opts="-m 'not changes' -n 4 --dist loadfile"
+# The read-only proofs run side by side ($lab_parallel_tests, lab-env.sh); the proofs that
+# change the lab (marked `changes`) run after them, one at a time.
 for scenario in "${scenarios[@]}"; do
   log "lab scenario: $scenario"
   trap 'molecule destroy -s "$scenario" >/dev/null 2>&1 || true' EXIT
   # --destroy never also skips the sequence's first destroy: a lab left up (by the demo)
   # would be reused. Start from nothing here, and keep the lab for the second verify.
   molecule destroy -s "$scenario"
-  PYTEST_ADDOPTS="$readonly_opts" molecule test -s "$scenario" --destroy never
+  PYTEST_ADDOPTS="-m 'not changes' $lab_parallel_tests" molecule test -s "$scenario" --destroy never
   # Every scenario has some (the seal's route test, tests/lab/seal.py, at least); a scenario
   # without any would fail here (pytest: no tests collected), not skip them silently.
   log "lab scenario $scenario: the proofs that change the lab"
