@@ -590,15 +590,42 @@ def _default_scenario(group: str = "fediverse") -> tuple[dict, dict]:
     return group_vars["all"], group_vars[group]
 
 
+def _role_uses(path: str, role: str) -> list[tuple[dict, dict, str]]:
+    """(vars around it, its own vars, entry point) of each use of the role in the playbook at
+    ``path``: under a play's `roles:`, or an import_role/include_role task, also inside blocks
+    and the task files the playbook includes (their vars and the play's are "around" it)."""
+    name = f"fedisec.hardening.{role}"
+    playbook = REPO_ROOT / path
+    found = []
+
+    def walk(tasks: list, around: dict, directory: Path) -> None:
+        for task in tasks or []:
+            scope = {**around, **task.get("vars", {})}
+            if "block" in task:
+                walk(task["block"], scope, directory)
+                continue
+            for key in ("ansible.builtin.include_tasks", "ansible.builtin.import_tasks"):
+                if key in task:
+                    included = directory / task[key].replace("{{ playbook_dir }}", str(playbook.parent))
+                    walk(yaml.safe_load(included.read_text(encoding="utf-8")), scope, included.parent)
+            for key in ("ansible.builtin.import_role", "ansible.builtin.include_role"):
+                if task.get(key, {}).get("name") == name:
+                    found.append((around, task.get("vars", {}), task[key].get("tasks_from", "main")))
+
+    for play in _load(path):
+        play_vars = play.get("vars", {})
+        for entry in play.get("roles", []):
+            if (entry.get("role") if isinstance(entry, dict) else entry) == name:
+                found.append((play_vars, entry.get("vars", {}) if isinstance(entry, dict) else {}, "main"))
+        for section in ("pre_tasks", "tasks"):
+            walk(play.get(section, []), play_vars, playbook.parent)
+    return found
+
+
 def _site_role_params(role: str, with_play_vars: bool = False) -> dict:
-    """The variables site.yml gives a role: under `roles:`, or on an import_role task."""
-    for play in _load("playbooks/site.yml"):
-        entries = [(entry["role"], entry) for entry in play.get("roles", [])]
-        entries += [(task["ansible.builtin.import_role"]["name"], task) for task in play.get("tasks", [])
-                    if "ansible.builtin.import_role" in task]
-        for name, entry in entries:
-            if name == f"fedisec.hardening.{role}":
-                return {**(play.get("vars", {}) if with_play_vars else {}), **entry.get("vars", {})}
+    """The variables site.yml gives a role (with those of its play and include, if asked)."""
+    for around, own, _ in _role_uses("playbooks/site.yml", role):
+        return {**(around if with_play_vars else {}), **own}
     raise AssertionError(f"{role} is not in playbooks/site.yml")
 
 
@@ -635,24 +662,8 @@ def test_lab_values_are_the_expected_ones():
 
 
 def _plays_using(path: str, role: str) -> list[tuple[dict, str]]:
-    """(play vars, tasks-from file) of each play in ``path`` that uses the role."""
-    found = []
-    for play in _load(path):
-        tasks_from = [
-            (task.get("vars", {}), task["ansible.builtin.import_role"].get("tasks_from", "main"))
-            for task in play.get("tasks", []) + play.get("pre_tasks", [])
-            if task.get("ansible.builtin.import_role", {}).get("name")
-            == f"fedisec.hardening.{role}"
-        ]
-        roles = [
-            (entry.get("vars", {}) if isinstance(entry, dict) else {}, "main")
-            for entry in play.get("roles", [])
-            if (entry.get("role") if isinstance(entry, dict) else entry)
-            == f"fedisec.hardening.{role}"
-        ]
-        for task_vars, entry_point in tasks_from + roles:
-            found.append(({**play.get("vars", {}), **task_vars}, entry_point))
-    return found
+    """(all the vars it is given, entry point) of each use of the role in ``path``."""
+    return [({**around, **own}, entry) for around, own, entry in _role_uses(path, role)]
 
 
 @pytest.mark.parametrize("role", ["ecdsa_cert", "exim_tls"])
