@@ -2,6 +2,7 @@
 (as systemd computed it), and unattended-upgrade runs against the lab's apt cache, taking
 Debian's security archive only."""
 import re
+import time
 
 import pytest
 
@@ -48,6 +49,25 @@ def pending_security_fixes(host) -> list[str]:
     return [line.split("/", 1)[0] for line in listing.splitlines() if re.search(r"/\S*-security ", line)]
 
 
+def unit_state(host, unit) -> dict[str, str]:
+    run = host.run("systemctl show -p ActiveState -p Result -p InactiveEnterTimestampMonotonic %s", unit)
+    # While systemd re-executes itself (after a library upgrade) the query fails: no state yet.
+    return dict(line.split("=", 1) for line in run.stdout.splitlines() if "=" in line) if run.rc == 0 else {}
+
+
+def wait_until_finished(host, unit, entered_inactive_before: int, timeout: float = 900) -> dict[str, str]:
+    """The unit's state once the run started after ``entered_inactive_before`` has ended
+    (systemd stamps the moment a unit becomes inactive or failed, across re-executions)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = unit_state(host, unit)
+        if (state.get("ActiveState") in ("inactive", "failed")
+                and int(state.get("InactiveEnterTimestampMonotonic") or 0) > entered_inactive_before):
+            return state
+        time.sleep(2)
+    raise AssertionError(f"{unit} still running after {timeout:.0f} s: {unit_state(host, unit)}")
+
+
 @pytest.mark.changes
 def test_the_scheduled_run_installs_every_pending_security_fix(lab):
     # What the window's timers start, started now on db: the lists and downloads, then the
@@ -59,13 +79,13 @@ def test_the_scheduled_run_installs_every_pending_security_fix(lab):
     # Queued together, as the timers queue them (the upgrade is ordered after the download).
     # Not waited for by systemctl: an upgraded library makes systemd re-execute itself, which
     # drops the client's D-Bus connection; the units' own result is what counts.
-    db.check_output("systemctl start --no-block apt-daily.service apt-daily-upgrade.service")
-    for unit in ("apt-daily.service", "apt-daily-upgrade.service"):
-        state = db.check_output(
-            "for i in $(seq 600); do s=$(systemctl show -p ActiveState --value %s); "
-            "[ \"$s\" = activating ] || [ \"$s\" = active ] || break; sleep 1; done; "
-            "systemctl show -p ActiveState -p Result %s", unit, unit)
-        assert "Result=success" in state, db.run("journalctl -u %s -n 40 --no-pager", unit).stdout
+    units = ("apt-daily.service", "apt-daily-upgrade.service")
+    before = {unit: unit_state(db, unit) for unit in units}
+    assert all(state["ActiveState"] in ("inactive", "failed") for state in before.values()), before
+    db.check_output("systemctl start --no-block %s %s", *units)
+    for unit in units:
+        state = wait_until_finished(db, unit, int(before[unit]["InactiveEnterTimestampMonotonic"]))
+        assert state["Result"] == "success", (state, db.run("journalctl -u %s -n 40 --no-pager", unit).stdout)
     assert pending_security_fixes(db) == [], db.check_output("tail -n 40 /var/log/unattended-upgrades/unattended-upgrades.log")
     log = db.check_output("cat /var/log/unattended-upgrades/unattended-upgrades.log")
     assert "Packages that will be upgraded:" in log and pending[0] in log, log[-3000:]
