@@ -866,7 +866,8 @@ def _nft_input(policy: Mapping, set_ids: Mapping) -> list[str]:
         l4 = _nft_l4(rule["protos"], rule["ports"])
         rules.extend(_nft_rules(addresses, l4, "ct state new accept", rule["name"]))
     rules.extend(_nft_log(policy["log"], "in"))
-    rules.append(_NFT_DENY if policy["ingress_deny"] == "reject" else "drop")
+    # Counted: the audit reports what the policy turned away.
+    rules.append("counter " + (_NFT_DENY if policy["ingress_deny"] == "reject" else "drop"))
     return _nft_chain("input", rules)
 
 
@@ -920,7 +921,7 @@ def _nft_output(policy: Mapping, set_ids: Mapping, groups: list[dict]) -> list[s
         rules.append(",\n".join(entries))
         rules.append("}")
     rules.extend(_nft_log(policy["log"], "out", flags="skuid"))
-    rules.append(_NFT_DENY)
+    rules.append("counter " + _NFT_DENY)
     return _nft_chain("output", rules)
 
 
