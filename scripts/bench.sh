@@ -11,10 +11,7 @@ cd "$(dirname "$0")/.."
 install_collection
 log "the lab, converged (a first run here is not counted)"
 molecule converge -s default
-# Where molecule keeps the scenario's inventory and secrets (its own naming).
-MOLECULE_EPHEMERAL_DIRECTORY=$HOME/.ansible/tmp/molecule.$(python3 -c \
-  'import os; from molecule.text import checksum; print(checksum(os.path.basename(os.getcwd()), 4))').default
-[ -d "$MOLECULE_EPHEMERAL_DIRECTORY/inventory" ] || die "no lab inventory in $MOLECULE_EPHEMERAL_DIRECTORY"
+MOLECULE_EPHEMERAL_DIRECTORY=$(lab_ephemeral_dir)
 export MOLECULE_EPHEMERAL_DIRECTORY
 log "measuring"
 exec python3 tests/lab/bench.py "$@"

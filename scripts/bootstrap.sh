@@ -13,11 +13,12 @@ mkdir -p "$FEDISEC_CACHE"
 # Every program the lab runs on this machine, and the Debian package that brings it.
 # netavark gives the internal network a gateway address (CNI gives it none) and needs
 # iptables, which Debian 12 only suggests; nft holds the machine-side seal; ssh drives the
-# lock-out drill.
+# lock-out drill; chromium renders the audit's HTML report in its test.
 REQUIRED=(
   podman:podman runc:runc /usr/lib/podman/netavark:netavark iptables:iptables nft:nftables
   debootstrap:debootstrap /usr/sbin/apt-cacher-ng:apt-cacher-ng ssh:openssh-client
   ssh-keygen:openssh-client python3:python3 tar:tar git:git ip:iproute2 ss:iproute2
+  chromium:chromium
 )
 HOST_PACKAGES=(python3-venv ca-certificates)
 

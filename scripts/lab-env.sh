@@ -53,6 +53,16 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 ANSIBLE_COLLECTIONS_PATH=$FEDISEC_ROOT/.cache/collections
 export ANSIBLE_COLLECTIONS_PATH
 
+# Where molecule keeps the default scenario's inventory and secrets (its own naming), for
+# the scripts that run a playbook on the lab themselves.
+lab_ephemeral_dir() {
+  local dir
+  dir=$HOME/.ansible/tmp/molecule.$(cd "$FEDISEC_ROOT" && python3 -c \
+    'import os; from molecule.text import checksum; print(checksum(os.path.basename(os.getcwd()), 4))').default
+  [ -d "$dir/inventory" ] || die "no lab inventory in $dir (is the lab up? ./scripts/demo.sh)"
+  echo "$dir"
+}
+
 install_collection() {
   local build=$FEDISEC_ROOT/.cache/build stamp digest
   stamp=$ANSIBLE_COLLECTIONS_PATH/ansible_collections/fedisec/hardening/.fedisec-source

@@ -12,6 +12,8 @@
   dpkg-query command line whose output ``packages_missing`` reads.
 - ``packages_missing``: ``dpkg_query_output | fedisec.hardening.packages_missing(names)``
   returns the names dpkg does not list as installed (the roles run apt only for those).
+- ``audit_facts``: ``hosts | fedisec.hardening.audit_facts(hostvars, 'audit_host')`` returns
+  {host: facts} of playbooks/audit.yml, with an error in every section of a host not probed.
 - ``site_inputs_missing``: ``ansible_play_hosts_all | fedisec.hardening.site_inputs_missing(groups,
   hostvars)`` returns one line per required input of ``site.yml`` that a host lacks.
 
@@ -24,6 +26,7 @@ from collections.abc import Callable
 
 from ansible_collections.fedisec.hardening.plugins.module_utils.csp import build_csp
 from ansible_collections.fedisec.hardening.plugins.module_utils.debian_packages import dpkg_query_argv, packages_missing
+from ansible_collections.fedisec.hardening.plugins.module_utils.host_audit import audit_facts
 from ansible_collections.fedisec.hardening.plugins.module_utils.hsts import build_hsts
 from ansible_collections.fedisec.hardening.plugins.module_utils.site_inputs import site_inputs_missing
 from ansible_collections.fedisec.hardening.plugins.module_utils.tlsa import (
@@ -34,7 +37,7 @@ from ansible_collections.fedisec.hardening.plugins.plugin_utils.filters import a
 
 
 class FilterModule:
-    """fedisec.hardening filters for DNS records, HTTP security headers, packages and site.yml's inputs."""
+    """fedisec.hardening filters for DNS records, HTTP security headers, packages, site.yml's inputs and the audit."""
 
     def filters(self) -> dict[str, Callable[..., object]]:
         """Map filter names to their implementations."""
@@ -46,4 +49,5 @@ class FilterModule:
             "dpkg_query_argv": ansible_filter(dpkg_query_argv),
             "packages_missing": ansible_filter(packages_missing),
             "site_inputs_missing": ansible_filter(site_inputs_missing),
+            "audit_facts": ansible_filter(audit_facts),
         }

@@ -24,7 +24,7 @@ def filters():
 
 def test_filter_names_map_to_wrapped_functions(filters):
     assert set(filters) == {"tlsa_3_1_1", "caa_record", "csp", "hsts", "dpkg_query_argv", "packages_missing",
-                            "site_inputs_missing"}
+                            "site_inputs_missing", "audit_facts"}
     assert all(callable(func) for func in filters.values())
     assert filters["tlsa_3_1_1"].__wrapped__ is tlsa.tlsa_3_1_1
     assert filters["caa_record"].__wrapped__ is tlsa.caa_record
