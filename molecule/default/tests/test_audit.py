@@ -139,3 +139,18 @@ def test_a_rule_added_by_hand_is_reported_and_the_next_run_removes_it(lab, tmp_p
                    "| xargs -r -n1 nft delete rule inet fedisec input handle")
     run, report = audit(lab, tmp_path / "repaired")
     assert cells(report, "backup")["firewall"]["status"] == "green"
+
+
+@pytest.mark.changes
+def test_a_held_package_and_a_pending_reboot_are_reported(lab, tmp_path):
+    db = lab.host("db")
+    db.check_output("apt-mark hold tzdata && touch /run/reboot-required && echo libc6 > /run/reboot-required.pkgs")
+    try:
+        run, report = audit(lab, tmp_path)
+    finally:
+        db.check_output("apt-mark unhold tzdata && rm -f /run/reboot-required /run/reboot-required.pkgs")
+    updates = cells(report, "db")["updates"]
+    # Amber by default (audit_bars.held_packages, reboot_required): shown, not failing the run.
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert updates["status"] == "amber", updates
+    assert "held: tzdata" in updates["details"] and "reboot wanted by: libc6" in updates["details"], updates
