@@ -580,6 +580,10 @@ def _grade_onion(onion: Mapping[str, Any], bars: Mapping[str, Any]) -> Grade:
 
 
 def _grade_backup(backup: Mapping[str, Any], bars: Mapping[str, Any]) -> Grade:
+    if _sub(backup, "last_run", "backup", nullable=True) is None:
+        # A server set up since its timer last fired: amber, not red, until the first run.
+        return _verdict([("amber", "no backup has run yet")], "",
+                        ["last run: none yet (the first one runs at fedisec-backup.timer)"])
     findings, details = _last_run_findings(backup)
     age = _field(backup, "age_hours", (float,), "backup", nullable=True)
     last_success = _field(backup, "last_success", (str,), "backup", optional=True)
@@ -599,9 +603,7 @@ def _grade_backup(backup: Mapping[str, Any], bars: Mapping[str, Any]) -> Grade:
 
 
 def _last_run_findings(backup: Mapping[str, Any]) -> tuple[list, Details]:
-    last_run = _sub(backup, "last_run", "backup", nullable=True)
-    if last_run is None:
-        return [("red", "never ran")], ["last run: never"]
+    last_run = _sub(backup, "last_run", "backup")
     ok = _field(last_run, "ok", (bool,), "backup.last_run")
     error = _field(last_run, "error", (str,), "backup.last_run", optional=True)
     finished = _field(last_run, "finished", (str,), "backup.last_run", optional=True)

@@ -139,7 +139,7 @@ ARGUMENT_SPEC = {
     "timeout": {"type": "int", "default": 10},
 }
 PROTOCOL_FLAGS = {"TLSv1": "-tls1", "TLSv1.1": "-tls1_1", "TLSv1.2": "-tls1_2", "TLSv1.3": "-tls1_3"}
-GROUPS = ("X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048")
+GROUPS = ("X25519MLKEM768", "X25519", "P-256", "P-384", "P-521", "X448", "ffdhe2048")
 # Everything an OpenSSL client can offer for TLS 1.2 and lower, weak suites included.
 ALL_TLS12 = "ALL:COMPLEMENTOFALL:@SECLEVEL=0"
 
@@ -352,6 +352,9 @@ def onion(params: dict) -> dict:
 
 
 def backup(params: dict) -> dict:
+    if not os.path.exists(params["backup_state_file"]):
+        # The runner writes it at its first run (the timer's, or backup_pull_run_now).
+        return {"last_run": None, "last_success": None, "age_hours": None, "drill": {}, "check": None}
     with open(params["backup_state_file"], encoding="utf-8") as handle:
         state = json.load(handle)
     last_success = state.get("last_success")

@@ -56,7 +56,9 @@ def test_the_report_says_what_the_lab_proves(lab_audit):
     for check in ("tls", "certificate", "smtp", "onion"):
         assert fedi[check]["status"] == "green", fedi[check]
     assert db["postgresql"]["status"] == "green", db["postgresql"]
-    assert backup["backup"]["status"] == "green", backup["backup"]
+    # The lab's backups run in the tests that change the lab (below and test_zz_backup.py).
+    assert (backup["backup"]["status"], backup["backup"]["summary"]) in (
+        ("amber", "no backup has run yet"), ("green", backup["backup"]["summary"])), backup["backup"]
     for host in (fedi, db, backup):
         assert host["ssh"]["status"] == "green", host["ssh"]
         assert host["firewall"]["status"] == "green", host["firewall"]
@@ -105,7 +107,8 @@ def test_a_host_below_a_bar_fails_the_run_and_the_page_shows_why(lab, tmp_path):
     bars = json.dumps({"audit_bars": {"certificate_days_left": {"amber": 99999, "red": 99998}}})
     run, report = audit(lab, tmp_path, "-e", bars)
     assert run.returncode != 0
-    assert "Below the bar" in run.stdout and "fedi" in run.stdout, run.stdout[-3000:]
+    output = run.stdout + run.stderr
+    assert "Below the bar" in output and "fedi: certificate" in output, output[-3000:]
     certificate = cells(report, "fedi")["certificate"]
     assert certificate["status"] == "red", certificate
     assert any(line.startswith("fedi") and "certificate" in line.lower() for line in report["below_bar"])
@@ -154,3 +157,4 @@ def test_a_held_package_and_a_pending_reboot_are_reported(lab, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:]
     assert updates["status"] == "amber", updates
     assert "held: tzdata" in updates["details"] and "reboot wanted by: libc6" in updates["details"], updates
+

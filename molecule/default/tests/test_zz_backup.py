@@ -5,6 +5,7 @@ import json
 import uuid
 
 import pytest
+from test_audit import audit, cells
 from test_postgresql import as_postgres
 
 pytestmark = pytest.mark.changes
@@ -82,7 +83,7 @@ def test_each_key_runs_its_forced_command_only(lab):
     assert stolen.rc == 255 and "Permission denied" in stolen.stderr, stolen.stderr
 
 
-def test_a_run_stores_the_dump_and_the_files_and_the_drill_restores_them(lab, canary):
+def test_a_run_stores_the_dump_and_the_files_and_the_drill_restores_them(lab, canary, tmp_path):
     row, media = canary
     rc, state = run_backup(lab)
     assert rc == 0, state
@@ -106,6 +107,11 @@ def test_a_run_stores_the_dump_and_the_files_and_the_drill_restores_them(lab, ca
     assert restored.split()[0] == lab.host("fedi").file(media).sha256sum
     # The source keeps no view or mount of the pull.
     assert "fedisec-backup-view" not in lab.host("fedi").check_output("cat /proc/mounts")
+    # The audit reads the run and its drill: the backup cell is green.
+    _, report = audit(lab, tmp_path)
+    cell = cells(report, "backup")["backup"]
+    assert cell["status"] == "green", cell
+    assert "restore drill db/mastodon_production: ok" in cell["details"], cell
 
 
 def test_prune_keeps_one_archive_per_day_of_each_series(lab, canary):
