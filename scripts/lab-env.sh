@@ -27,7 +27,10 @@ FEDISEC_LAB_GATEWAY=$(first_host_address "$FEDISEC_LAB_SUBNET") || {
 # The lab's own apt cache (not the machine's apt-cacher-ng, if it runs one): Debian only.
 FEDISEC_APT_CACHE_PORT=${FEDISEC_APT_CACHE_PORT:-3143}
 FEDISEC_IMAGE_PREFIX=localhost/fedisec-debian
-FEDISEC_SUITES=${FEDISEC_SUITES:-bookworm}
+# The Debian release a lab run uses (scenario default and the demo; Debian 13:
+# FEDISEC_SUITE=trixie ./scripts/demo.sh) and the releases bootstrap builds images of.
+FEDISEC_SUITE=${FEDISEC_SUITE:-bookworm}
+FEDISEC_SUITES=${FEDISEC_SUITES:-$(printf '%s\n' bookworm "$FEDISEC_SUITE" | sort -u | xargs)}
 FEDISEC_REQS_HASH=$(sha256sum "$FEDISEC_ROOT/requirements-dev.txt" | cut -c1-12)
 FEDISEC_VENV=$FEDISEC_CACHE/venv-$FEDISEC_REQS_HASH
 CONTAINERS_CONF=$FEDISEC_ROOT/lab/containers.conf
@@ -38,7 +41,7 @@ ANSIBLE_CALLBACK_PLUGINS=$FEDISEC_ROOT/lab/callback_plugins
 ANSIBLE_CONFIG=$FEDISEC_ROOT/ansible.cfg
 PATH=$FEDISEC_VENV/bin:$PATH
 export FEDISEC_ROOT FEDISEC_CACHE FEDISEC_NETWORK FEDISEC_LAB_SUBNET FEDISEC_LAB_GATEWAY FEDISEC_APT_CACHE_PORT \
-  FEDISEC_IMAGE_PREFIX FEDISEC_SUITES FEDISEC_VENV CONTAINERS_CONF ANSIBLE_CONNECTION_PLUGINS ANSIBLE_CALLBACK_PLUGINS ANSIBLE_CONFIG PATH
+  FEDISEC_IMAGE_PREFIX FEDISEC_SUITES FEDISEC_SUITE FEDISEC_VENV CONTAINERS_CONF ANSIBLE_CONNECTION_PLUGINS ANSIBLE_CALLBACK_PLUGINS ANSIBLE_CONFIG PATH
 
 # The read-only proofs run side by side (pytest-xdist, a file per worker, each file's tests in
 # order: they mostly wait on the lab). demo.sh and test.sh add it to PYTEST_ADDOPTS.

@@ -18,6 +18,7 @@ Kinds:
   ``localhost`` is one.
 - ``host``: a DNS name (no wildcard), an IPv4 address or an IPv6 address
   (without brackets).
+- ``cidr``: an IPv4 or IPv6 address or network (``192.0.2.0/24``); host bits set are refused.
 - ``host_port``: ``host:port``, ``[ipv6]:port`` or ``unix:/absolute/path``.
 - ``identifier``: a PostgreSQL role or database name as it reaches pg_hba.conf
   unquoted: ``[a-z_][a-z0-9_]*``, at most 63 characters, not a pg_hba keyword.
@@ -141,6 +142,20 @@ def check_host(value: object) -> str:
     if not (_is_dns_name(host, wildcard=False) or _is_ipv6(host)):
         raise _refuse(host, _HOST_ALLOWED)
     return host
+
+
+_CIDR_ALLOWED = "an IPv4 or IPv6 address, or a network in CIDR notation (192.0.2.0/24, 2001:db8::/32)"
+
+
+def check_cidr(value: object) -> str:
+    """An IP address or network (host bits set are refused: they hide a typo)."""
+    text = _string(value, _CIDR_ALLOWED)
+    _check_length(text, 49, _CIDR_ALLOWED)
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        raise _refuse(text, _CIDR_ALLOWED) from None
+    return text
 
 
 _HOST_PORT_ALLOWED = (
@@ -339,6 +354,7 @@ def check_permissions_policy(value: object) -> Mapping:
 _STRING_KINDS: dict[str, Callable[[object], str]] = {
     "dns_name": check_dns_name,
     "host": check_host,
+    "cidr": check_cidr,
     "host_port": check_host_port,
     "identifier": check_identifier,
     "pg_hba_database": check_pg_hba_database,

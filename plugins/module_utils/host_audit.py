@@ -81,7 +81,7 @@ def parse_s_client(text: str) -> dict:
     cipher = re.search(r"^New, \S+, Cipher is (\S+)", text, re.M)
     if not cipher or cipher.group(1) == "(NONE)":
         return {"connected": False}
-    group = re.search(r"^(?:Negotiated TLS1\.3 group|Server Temp Key): (\S+?)(?:,|$)", text, re.M)
+    group = re.search(r"^(?:Negotiated TLS1\.3 group|Server Temp Key|Peer Temp Key): (?:ECDH, )?(\S+?)(?:,|$)", text, re.M)
     verify = re.search(r"^\s*Verify return code: (\d+) \(([^)]*)\)", text, re.M)
     return {
         "connected": True,

@@ -18,6 +18,9 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "lab"))
 from lab_exec import exec_prefix  # noqa: E402 (lab/lab_exec.py, shared with lab_podman)
 # Lab hosts get new host keys with every lab: no known_hosts.
+# The Debian release of the lab's hosts (scripts/lab-env.sh), and its PostgreSQL major version.
+SUITE = os.environ.get("FEDISEC_SUITE", "bookworm")
+PG_VERSION = {"bookworm": "15", "trixie": "17"}[SUITE]
 SSH_OPTS = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ConnectTimeout=5"
 # Run on a lab host: connects to ADDRESS PORT (IPv4, IPv6 or a name; `%iface` scope for
 # link-local) and prints the lab listener's answer ("open <port>"), "connected", "timeout"

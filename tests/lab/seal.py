@@ -16,7 +16,7 @@ import threading
 import time
 
 import pytest
-from lab import inventory_hosts
+from lab import SUITE, inventory_hosts
 
 GATEWAY = os.environ["FEDISEC_LAB_GATEWAY"]
 CACHE_PORT = int(os.environ["FEDISEC_APT_CACHE_PORT"])
@@ -125,10 +125,10 @@ def cache_status(lab, host, url):
 
 def test_the_apt_cache_fetches_from_the_debian_mirror_only(lab, lab_host):
     # The Debian archive, by the name the lab's sources use: served.
-    assert cache_status(lab, lab_host, "http://deb.debian.org/debian/dists/bookworm/InRelease").split()[1] == "200"
+    assert cache_status(lab, lab_host, f"http://deb.debian.org/debian/dists/{SUITE}/InRelease").split()[1] == "200"
     # Any other host, even with a Debian-like path: refused by the cache itself (ForceManaged),
     # before it would look the name up or connect anywhere.
-    for url in ("http://example.org/debian/pool/x.deb", "http://198.51.100.1/debian/dists/bookworm/InRelease"):
+    for url in ("http://example.org/debian/pool/x.deb", f"http://198.51.100.1/debian/dists/{SUITE}/InRelease"):
         assert cache_status(lab, lab_host, url).split(None, 1)[1] == "403 Forbidden file type or location", url
 
 

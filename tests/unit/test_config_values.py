@@ -33,6 +33,7 @@ STRING_KINDS = tuple(kind for kind in KINDS if kind != "permissions_policy")
 BASE = {
     "dns_name": "fedi",
     "host": "fedi",
+    "cidr": "192.0.2.0/24",
     "host_port": "127.0.0.1:3000",
     "identifier": "mastodon",
     "pg_hba_database": "mastodon_production",
@@ -57,6 +58,7 @@ GOOD = {
         "127.0.0.1",
     ],
     "host": ["fedi", "localhost", "127.0.0.1", "::1", "2001:db8::1", "db.example.org"],
+    "cidr": ["192.0.2.7", "192.0.2.0/24", "0.0.0.0/0", "::1", "2001:db8::/32", "10.89.0.164/32"],
     "host_port": [
         "127.0.0.1:3000",
         "127.0.0.1:4000",
@@ -111,6 +113,8 @@ BAD = {
         "~^www\\.",
     ],
     "host": ["*.example.org", "fe80::1%eth0", "[::1]", "::1::2", "a..b", "fedi:80", "-x"],
+    "cidr": ["fedi", "192.0.2.1/24", "192.0.2.0/33", "2001:db8::1/32", "256.1.1.1", "10.0.0.0/8,192.0.2.0/24",
+             "192.0.2.0/24 x"],
     "host_port": [
         "127.0.0.1",
         "127.0.0.1:",
@@ -276,6 +280,7 @@ def test_wrong_types_are_refused(kind, value):
         ("dns_name", "a" * 254),
         ("dns_name", ".".join(["a" * 63] * 4)),  # 255 characters
         ("host", "b" * 300),
+        ("cidr", "1" * 60),
         ("host_port", "a" * 5000 + ":80"),
         ("identifier", "i" * 64),
         ("pg_hba_database", "d" * 64),
@@ -378,7 +383,7 @@ def test_bad_permissions_policies(policy, message):
 @pytest.mark.parametrize(
     ("kind", "name", "allow_empty", "message"),
     [
-        ("no_such_kind", "var", False, r"^kind must be one of abs_path, dns_name, "),
+        ("no_such_kind", "var", False, r"^kind must be one of abs_path, cidr, dns_name, "),
         (None, "var", False, r"^kind must be one of "),
         ("dns_name", "", False, r"^variable_name must be a non-empty string"),
         ("dns_name", None, False, r"^variable_name must be a non-empty string"),
@@ -393,6 +398,7 @@ def test_bad_arguments(kind, name, allow_empty, message):
 def test_kinds_are_listed():
     assert KINDS == (
         "abs_path",
+        "cidr",
         "dns_name",
         "file_name",
         "host",

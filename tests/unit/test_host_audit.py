@@ -117,9 +117,11 @@ def test_a_failed_handshake_is_not_connected(text):
     assert audit.parse_s_client(text) == {"connected": False}
 
 
-def test_the_group_of_openssl_3_2_is_read_too():
+def test_the_group_of_openssl_3_2_and_3_5_is_read_too():
     text = S_CLIENT_TLS13.replace("Server Temp Key: X25519, 253 bits", "Negotiated TLS1.3 group: X25519MLKEM768")
     assert audit.parse_s_client(text)["group"] == "X25519MLKEM768"
+    text = S_CLIENT_TLS13.replace("Server Temp Key: X25519, 253 bits", "Peer Temp Key: ECDH, prime256v1, 256 bits")
+    assert audit.parse_s_client(text)["group"] == "prime256v1"
 
 
 @pytest.mark.parametrize(("protocol", "suites", "weak"), [

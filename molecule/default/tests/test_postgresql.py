@@ -7,6 +7,7 @@ from collections import namedtuple
 from datetime import datetime, timedelta
 
 import pytest
+from lab import PG_VERSION
 
 CLIENTS = "/etc/fedisec/postgresql-clients"
 SECRETS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "secrets")
@@ -89,7 +90,7 @@ def test_certificate_for_another_name_is_rejected(lab, app):
     result = psql(app, cert=f"{WORK}/m.crt", key=f"{WORK}/m.key")
     assert result.rc != 0
     # The client only learns that authentication failed; the server log says why.
-    log = lab.host(DB).check_output("tail -n 20 /var/log/postgresql/postgresql-15-main.log")
+    log = lab.host(DB).check_output(f"tail -n 20 /var/log/postgresql/postgresql-{PG_VERSION}-main.log")
     assert 'certificate validation (clientcert=verify-full) failed for user "mastodon": CN mismatch' in log
 
 

@@ -6,6 +6,7 @@ import os
 import re
 import shlex
 import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -122,7 +123,8 @@ def test_a_hardware_key_group_member_cannot_use_a_software_key(lab):
     # Refused for the key type, not for the account (hwuser is in ssh-users).
     fedi = lab.host("fedi")
     closed = fedi.check_output("journalctl -u ssh --no-pager -q -g 'authenticating user hwuser' | tail -1")
-    pid = closed.split("sshd[", 1)[1].split("]", 1)[0]
+    # OpenSSH 10 (Debian 13) logs a connection as sshd-session, 9.x as sshd.
+    pid = re.search(r"sshd(?:-session)?\[(\d+)\]", closed).group(1)
     log = fedi.check_output("journalctl -u ssh --no-pager -q _PID=%s", pid)
     assert "signature algorithm ssh-ed25519 not in PubkeyAcceptedAlgorithms" in log
 
@@ -152,10 +154,10 @@ def totp_login_steps(log):
     """The authentication steps logged for the last keyboard-interactive attempt by totpuser in
     a journal excerpt, in order: sshd's lines for that connection and the PAM module's
     verdict (logged by a helper process of the same connection, hence matched by name)."""
-    pids = re.findall(r"sshd\[(\d+)\]: (?:Failed|Accepted) keyboard-interactive/pam for totpuser ", log)
+    pids = re.findall(r"(sshd(?:-session)?)\[(\d+)\]: (?:Failed|Accepted) keyboard-interactive/pam for totpuser ", log)
     if not pids:
         return []
-    mine = (f"sshd[{pids[-1]}]: ", "sshd(pam_google_authenticator)[")
+    mine = (f"{pids[-1][0]}[{pids[-1][1]}]: ", "sshd(pam_google_authenticator)[")
     return [step for line in log.splitlines() if any(tag in line for tag in mine)
             for step in TOTP_STEPS if step in line]
 
@@ -454,3 +456,41 @@ def test_an_authorized_rsa_key_below_the_required_size_is_refused(lab, rsa_keys_
     # Refused for its size, although authorized.
     log = sshd_log_since(fedi, cursor, "refusing RSA key: Invalid key length")
     assert "refusing RSA key: Invalid key length" in log, log
+
+
+def controller_ssh(lab, key, command="true"):
+    """`ssh admin@fedi` from the controller (the lab's gateway address: not exempt from penalties)."""
+    address = lab.host("fedi").check_output("hostname -I").split()[0]
+    return subprocess.run(
+        ["ssh", *SSH_OPTS.split(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(key),
+         f"admin@{address}", command], capture_output=True, text=True, timeout=30, check=False)
+
+
+@pytest.mark.changes  # it makes the controller's address wait: not beside the other SSH tests
+def test_a_failed_login_makes_its_source_wait(lab, tmp_path):
+    fedi = lab.host("fedi")
+    drill_key = SECRETS / "drill_key"
+    if "persourcepenalties" not in fedi.check_output("sshd -T"):
+        # OpenSSH before 9.8 (Debian 12) has no penalties: the role leaves the keywords out.
+        assert "PerSourcePenalt" not in fedi.file(f"{DROPIN_DIR}/00-fedisec-hardening.conf").content_string
+        return
+    # No penalty yet: the drill key logs in.
+    assert controller_ssh(lab, drill_key).returncode == 0
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    # authfail:5 per failed login; sshd blocks a source once it has accrued min:15.
+    for _ in range(4):
+        refused = controller_ssh(lab, stranger)
+        assert refused.returncode == 255 and "Permission denied" in refused.stderr, refused.stderr
+    # Blocked: the same source gets no banner now, not even with a good key.
+    dropped = controller_ssh(lab, drill_key)
+    assert dropped.returncode == 255 and "Permission denied" not in dropped.stderr, dropped.stderr
+    assert "penalty: failed authentication" in fedi.check_output(
+        "journalctl -u ssh --no-pager -q --since '-60s' -g 'drop connection'")
+    # And let in again once the penalty has run out (the other tests' SSH needs it).
+    for _ in range(30):
+        time.sleep(2)
+        if controller_ssh(lab, drill_key).returncode == 0:
+            break
+    else:
+        raise AssertionError("the controller is still refused a minute after the failed logins")

@@ -5,11 +5,12 @@ import re
 import time
 
 import pytest
+from lab import PG_VERSION, SUITE
 
 HOSTS = ["fedi", "db", "backup"]
 TIMERS = ["apt-daily.timer", "apt-daily-upgrade.timer"]
-SECURITY_ORIGINS = ("origin=Debian,codename=bookworm-security,label=Debian-Security, "
-                    "origin=Debian,codename=bookworm,label=Debian-Security")
+SECURITY_ORIGINS = (f"origin=Debian,codename={SUITE}-security,label=Debian-Security, "
+                    f"origin=Debian,codename={SUITE},label=Debian-Security")
 
 
 def timer_properties(host, timer):
@@ -90,7 +91,7 @@ def test_the_scheduled_run_installs_every_pending_security_fix(lab):
     log = db.check_output("cat /var/log/unattended-upgrades/unattended-upgrades.log")
     assert "Packages that will be upgraded:" in log and pending[0] in log, log[-3000:]
     # The database still serves its client over TLS after the upgrade.
-    assert db.run("systemctl is-active postgresql@15-main").rc == 0
+    assert db.run(f"systemctl is-active postgresql@{PG_VERSION}-main").rc == 0
 
 
 @pytest.mark.changes

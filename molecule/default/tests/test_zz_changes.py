@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import tor_onion as onion_keys  # plugins/module_utils (conftest puts it on the path)
+from lab import PG_VERSION
 from test_postgresql import CLIENTS, pg_host, run, secret  # noqa: F401 (pg_host: the fixture)
 
 pytestmark = pytest.mark.changes
@@ -122,7 +123,7 @@ def test_a_value_that_would_inject_a_directive_is_refused_first(lab):
     assert fedi.file(SITE).sha256sum == before
 
 
-PG_CONF = "/etc/postgresql/15/main"
+PG_CONF = f"/etc/postgresql/{PG_VERSION}/main"
 
 
 def pg_conf_load_time(db):
@@ -171,7 +172,7 @@ def test_a_pg_hba_line_postgresql_refuses_never_lands(lab, pg_host):
         assert result.returncode != 0
         assert "refused the new files (rc 1); the previous files are back" in flat, output[-3000:]
         # PostgreSQL's own words, with the line of the new file.
-        assert "/etc/postgresql/15/main/pg_hba.conf line" in flat
+        assert f"{PG_CONF}/pg_hba.conf line" in flat
         assert f'invalid CIDR mask in address "{PG_NETMASK_SOURCE}"' in flat, output[-3000:]
         assert config_tree(db, PG_CONF) == before
         # Neither reloaded nor restarted, and still serving: locally, and verify-full over TLS 1.3.
@@ -508,7 +509,7 @@ def pg_login(lab, pg_host, role):
 
 
 def postmaster_pid(lab, pg_host):
-    return lab.host(pg_host).check_output("head -n 1 /var/lib/postgresql/15/main/postmaster.pid")
+    return lab.host(pg_host).check_output(f"head -n 1 /var/lib/postgresql/{PG_VERSION}/main/postmaster.pid")
 
 
 def test_the_renewal_timer_swaps_the_certificate_and_the_role_keeps_it(lab, pg_host):
