@@ -494,3 +494,16 @@ def test_a_failed_login_makes_its_source_wait(lab, tmp_path):
             break
     else:
         raise AssertionError("the controller is still refused a minute after the failed logins")
+
+
+def test_the_newest_post_quantum_key_exchange_is_used_where_sshd_has_it(lab):
+    # OpenSSH 10 (Debian 13) has ML-KEM: first in sshd's list, and what a client that knows it
+    # negotiates. OpenSSH 9.2 (Debian 12) has not: sntrup761 (its @openssh.com name) then.
+    fedi = lab.host("fedi")
+    known = fedi.check_output("ssh -Q kex").split()
+    kex = next(name for name in ("mlkem768x25519-sha256", "sntrup761x25519-sha512",
+                                 "sntrup761x25519-sha512@openssh.com") if name in known)
+    assert fedi.check_output("sshd -T | awk '$1 == \"kexalgorithms\" {print $2}'").split(",")[0] == kex
+    login = lab.ssh("admin", options="-o BatchMode=yes -v", command="true")
+    assert login.rc == 0, login.stderr
+    assert f"kex: algorithm: {kex}" in login.stderr, login.stderr

@@ -125,6 +125,19 @@ def test_key_exchange_groups(lab, group, accepted):
     assert (result.rc == 0) == accepted, result.stdout + result.stderr
 
 
+def test_the_hybrid_post_quantum_group_is_preferred_where_openssl_has_it(lab):
+    # OpenSSL 3.5 (Debian 13): X25519MLKEM768 first in nginx's groups, and what a client that
+    # offers it (OpenSSL 3.5's default) gets. OpenSSL 3.0 (Debian 12) has no ML-KEM: the
+    # role leaves it out (nginx -t would refuse the name).
+    fedi = lab.host("fedi")
+    if "MLKEM768" not in fedi.check_output("openssl list -kem-algorithms 2>/dev/null || true"):
+        assert "X25519MLKEM768" not in fedi.check_output("nginx -T 2>/dev/null | grep ssl_ecdh_curve")
+        return
+    result = lab.host("backup").run("echo | openssl s_client -connect fedi:443 -servername fedi -tls1_3 2>&1")
+    assert result.rc == 0, result.stdout
+    assert re.search(r"^(Negotiated TLS1\.3 group|Peer Temp Key): X25519MLKEM768", result.stdout, re.M), result.stdout
+
+
 def raw_https(lab, request: str) -> tuple[int, list[tuple[str, str]]]:
     """Sends a raw HTTP/1.1 request over TLS from backup: status and the raw header list."""
     script = r"""python3 - <<'EOF'
