@@ -258,7 +258,8 @@ def audit_facts(hosts: Iterable[str], hostvars: Mapping, name: str) -> dict[str,
             facts[host] = dict(result["audit"])
             continue
         why = "not probed: the host was not reached or the play stopped before the audit"
-        if isinstance(result, Mapping) and (result.get("unreachable") or result.get("failed")):
+        # failed_when: false in audit.yml keeps the module's failure as a result with a msg.
+        if isinstance(result, Mapping) and (result.get("unreachable") or result.get("failed") or result.get("msg")):
             why = ("unreachable: " if result.get("unreachable") else "the probe failed: ") + \
                 str(result.get("msg") or "no message")[:300]
         facts[host] = {"host": host, "collected": None, **{section: {"error": why} for section in SECTIONS}}

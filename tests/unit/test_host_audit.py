@@ -241,9 +241,11 @@ def test_audit_facts_take_each_hosts_result_and_mark_the_rest():
         fedi={"audit_host": {"audit": {"host": "fedi", "updates": {"pending_security": []}}}},
         db={"audit_host": {"unreachable": True, "msg": "ssh: connect to host db port 22: timed out"}},
         backup={"audit_host": {"failed": True, "msg": "sshd -T: boom"}},
+        kept={"audit_host": {"failed": False, "failed_when_result": False, "msg": "timeout: at least 1 second"}},
         extra={},
     )
-    facts = audit.audit_facts(["fedi", "db", "backup", "extra", "absent"], hostvars, "audit_host")
+    facts = audit.audit_facts(["fedi", "db", "backup", "kept", "extra", "absent"], hostvars, "audit_host")
+    assert facts["kept"]["firewall"] == {"error": "the probe failed: timeout: at least 1 second"}
     assert facts["fedi"] == {"host": "fedi", "updates": {"pending_security": []}}
     assert facts["db"]["web"] == {"error": "unreachable: ssh: connect to host db port 22: timed out"}
     assert facts["backup"]["updates"] == {"error": "the probe failed: sshd -T: boom"}
