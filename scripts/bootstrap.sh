@@ -156,6 +156,14 @@ build_image() {
   local suite=$1 image="$FEDISEC_IMAGE_PREFIX:$1" tarball="$FEDISEC_CACHE/rootfs-$1.tar"
   podman image exists "$image" && return
   if [ ! -s "$tarball" ]; then
+    # debootstrap checks the release's signature with this machine's keyring: a Debian 12
+    # machine from before the keys of a newer release were added needs its keyring updated.
+    if [ ! -s "/usr/share/keyrings/debian-archive-$suite-automatic.gpg" ]; then
+      log "updating debian-archive-keyring (no key for $suite yet)"
+      apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --only-upgrade debian-archive-keyring
+      [ -s "/usr/share/keyrings/debian-archive-$suite-automatic.gpg" ] \
+        || die "this machine's debian-archive-keyring has no key for $suite; debootstrap cannot check it"
+    fi
     log "debootstrap $suite (about a minute, cached in $tarball)"
     local dir="$FEDISEC_CACHE/rootfs-$suite"
     rm -rf "$dir"

@@ -413,7 +413,6 @@ def main() -> None:
             module.fail_json(msg=f"{option}: a TCP port (1-65535) or 0 for none, got {module.params[option]}")
     if module.params["timeout"] < 1:
         module.fail_json(msg=f"timeout: at least 1 second, got {module.params['timeout']}")
-    module.run_command_environ_update = {"LC_ALL": "C"}
     module.exit_json(changed=False, audit=collect(module.params, socket.gethostname()))
 
 
