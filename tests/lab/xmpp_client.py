@@ -2,7 +2,7 @@
 """A minimal XMPP client run on a lab host (Python's standard library only): prints one JSON
 object with what the server offered and did.
 
-Usage: xmpp_client.py HOST DOMAIN MODE [USER PASSWORD_FILE [TO BODY]]
+Usage: xmpp_client.py HOST[:PORT] DOMAIN MODE [USER PASSWORD_FILE [TO BODY]]
   MODE features  - the stream features before TLS, then after STARTTLS (no login)
   MODE plain     - without TLS: the features, then an AUTH PLAIN attempt (as a client that
                    refuses STARTTLS would); reports the server's answer
@@ -26,8 +26,9 @@ import sys
 import time
 
 NS_STREAM = "http://etherx.jabber.org/streams"
-HOST, DOMAIN, MODE = sys.argv[1], sys.argv[2], sys.argv[3]
-PORT = 5222
+HOST, _, PORT = sys.argv[1].partition(":")  # HOST may be name:port (default 5222)
+PORT = int(PORT or 5222)
+DOMAIN, MODE = sys.argv[2], sys.argv[3]
 
 
 class Stream:
