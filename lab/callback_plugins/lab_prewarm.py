@@ -23,8 +23,8 @@ DOCUMENTATION = """
 """
 
 # The other collections' filters and tests that the roles and playbooks use.
-ALSO_FILTERS = ("ansible.utils.ipaddr", "ansible.utils.ip_address", "ansible.utils.remove_keys",
-                "community.general.dict_kv")
+ALSO_FILTERS = ("ansible.utils.ipaddr", "ansible.utils.ipv4", "ansible.utils.ip_address",
+                "ansible.utils.remove_keys", "community.general.dict_kv")
 ALSO_TESTS = ("ansible.utils.ip",)
 
 

@@ -28,6 +28,13 @@
   fedisec.hardening.ssh_totp_secret_problems(ansible_facts.getent_passwd)`` returns
   why the TOTP secrets cannot be installed (no such account, not base32 of 16+
   characters, a user twice), naming users, never a secret.
+- ``ssh_admin_problems``: ``ssh_hardening_admins |
+  fedisec.hardening.ssh_admin_problems(config, ssh_hardening_admin_sudo, login_user,
+  login_keys)`` returns why the admins' accounts cannot be applied: a malformed entry or
+  key, a missing password hash while sudo asks for one, an admin the policy would shut out,
+  or a change that would cut Ansible's own login. Never shows a password hash.
+- ``ssh_admin_entries``: ``ssh_hardening_admins | fedisec.hardening.ssh_admin_entries``
+  fills in each entry's defaults (groups [], password_hash None, state present).
 - ``pam_sshd_totp``: ``content | fedisec.hardening.pam_sshd_totp(enabled, nullok)``
   returns /etc/pam.d/sshd asking for the TOTP code instead of the Unix password
   (``@include common-auth`` replaced), or with the role's lines taken out again.
@@ -41,6 +48,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_admins import ssh_admin_entries, ssh_admin_problems
 from ansible_collections.fedisec.hardening.plugins.module_utils.ssh_hardening import (
     ssh_algorithms,
     ssh_client_kex_problems,
@@ -70,6 +78,8 @@ class FilterModule:
             "ssh_kex_with_fallback": ansible_filter(ssh_kex_with_fallback),
             "ssh_client_kex_problems": ansible_filter(ssh_client_kex_problems),
             "ssh_totp_secret_problems": ansible_filter(ssh_totp_secret_problems),
+            "ssh_admin_problems": ansible_filter(ssh_admin_problems),
+            "ssh_admin_entries": ansible_filter(ssh_admin_entries),
             "pam_sshd_totp": ansible_filter(pam_sshd_totp),
             "pam_sshd_asks_totp": ansible_filter(pam_sshd_asks_totp),
         }

@@ -34,12 +34,41 @@ def _secret(value: object) -> str | None:
     return None
 
 
+def _admins(value: object) -> str | None:
+    if not isinstance(value, (list, tuple)):
+        return "must be a list of {name, keys} entries"
+    problems, entries = [], []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, Mapping):
+            continue
+        fields = {}
+        for field in entry:  # a vault value inside an entry is rendered only here
+            try:
+                fields[field] = entry[field]
+            except Exception as exc:  # noqa: BLE001 (Ansible's template errors: the message is the report)
+                problems.append(f"[{index}].{field} cannot be worked out: {_first_line(str(exc), type(exc).__name__)}")
+                continue
+            why = _undefined(fields[field])
+            if why is not None:
+                problems.append(f"[{index}].{field} cannot be worked out: {why}")
+        entries.append(fields)
+    present = [entry for entry in entries if entry.get("state", "present") == "present"]
+    if not any(isinstance(entry.get("name"), str) and entry.get("keys") for entry in present):
+        problems.append("lists no admin with a name and keys")
+    return "; ".join(problems) or None
+
+
+_ADMINS = "the admins' accounts and SSH keys, e.g. [{name: alice, keys: ['ssh-ed25519 AAAA...'], password_hash: ...}]"
+
 # group, variable, its check, what to put there
 REQUIRED: tuple[tuple[str, str, Callable[[object], str | None], str], ...] = (
     ("fediverse", "ecdsa_cert_domains", _names, "the site's names, e.g. [social.example.org]"),
     ("fediverse", "ecdsa_cert_acme_contact", _names, "the ACME account's e-mail addresses, e.g. [admin@example.org]"),
     ("fediverse", "ecdsa_cert_acme_terms_agreed", _true, "true: you accept the CA's terms of service"),
+    ("fediverse", "ssh_hardening_admins", _admins, _ADMINS),
+    ("databases", "ssh_hardening_admins", _admins, _ADMINS),
     ("backup_servers", "backup_pull_passphrase", _secret, "the backup repository's passphrase, from a vault"),
+    ("backup_servers", "ssh_hardening_admins", _admins, _ADMINS),
 )
 
 

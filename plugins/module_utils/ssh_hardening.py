@@ -803,6 +803,12 @@ def _login_reasons(user: str, account: dict[str, list[str]], config: dict) -> li
     ]
 
 
+def ssh_login_reasons(user: str, groups: list[str], key_types: list[str], config: Mapping) -> list[str]:
+    """Every reason why ``user`` (member of ``groups``, primary group included, with keys of
+    ``key_types``) could not log in under the guard's ``config``; [] means it could."""
+    return _login_reasons(user, {"groups": list(groups), "key_types": list(key_types)}, _check_config(config))
+
+
 def _nobody_keyed(keyed_users: dict[str, dict[str, list[str]]], config: dict) -> str | None:
     """Return the problem if no keyed user could log in, else None."""
     refused = {}

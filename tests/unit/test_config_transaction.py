@@ -419,8 +419,8 @@ class TestOwnership:
 ROLES = Path(__file__).resolve().parents[2] / "roles"
 
 
-def _transaction(role: str) -> dict:
-    tasks = yaml.safe_load((ROLES / role / "tasks" / "config.yml").read_text())
+def _transaction(role: str, tasks_file: str = "config.yml") -> dict:
+    tasks = yaml.safe_load((ROLES / role / "tasks" / tasks_file).read_text())
     (task,) = [t for t in tasks if "fedisec.hardening.config_transaction" in t]
     return task
 
@@ -458,5 +458,18 @@ class TestRoleWiring:
         # Every template of the role's configuration is in it; the password file is not (no diff of hashes).
         templates = {p.name for p in (ROLES / "exim_tls" / "templates").iterdir()}
         used = {re.search(r"'([^']+\.j2)'", f["content"]).group(1) for f in args["files"] if ".j2" in f["content"]}
-        assert used == templates - {"passwd.j2", "dns-records.txt.j2", "mta-sts.txt.j2"}
+        satellite = {"update-exim4.conf.satellite.j2", "000_fedisec-satellite.j2"}
+        assert used == templates - {"passwd.j2", "dns-records.txt.j2", "mta-sts.txt.j2"} - satellite
         assert "passwd" not in str(args)
+
+    def test_an_exim_satellite_is_built_the_same_way_and_drops_the_server_files(self):
+        args = _transaction("exim_tls", "satellite.yml")["fedisec.hardening.config_transaction"]
+        full = _transaction("exim_tls")["fedisec.hardening.config_transaction"]
+        assert (args["trees"], args["check"], args["reload"], args["preserve"]) == (
+            full["trees"], full["check"], full["reload"], full["preserve"])
+        files = {f["dest"]: f for f in args["files"]}
+        used = {re.search(r"'([^']+\.j2)'", f["content"]).group(1) for f in files.values() if ".j2" in f.get("content", "")}
+        assert used == {"update-exim4.conf.satellite.j2", "000_fedisec-satellite.j2"}
+        # A full Exim's TLS server, submission and AUTH files from an earlier run go.
+        gone = {dest for dest, f in files.items() if f.get("state") == "absent"}
+        assert gone == {f["dest"] for f in full["files"]} - {dest for dest, f in files.items() if "content" in f}

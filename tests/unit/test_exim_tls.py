@@ -241,7 +241,8 @@ class TestAuthFailLimit:
 
     def test_the_message_names_the_variable(self):
         templar = Templar(loader=DataLoader(), variables={"exim_tls_auth_fail_limit": "0 / 1h",
-                                                          "exim_tls_relay_nets": [], "exim_tls_smarthost": ""})
+                                                          "exim_tls_relay_nets": [], "exim_tls_satellites": [],
+                                                          "exim_tls_smarthost": ""})
         message = templar.template(trust_as_template(_assert_task()["fail_msg"]))
         assert "exim_tls_auth_fail_limit" in message and "0 / 1h" in message
 

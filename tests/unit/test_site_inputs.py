@@ -14,11 +14,12 @@ from ansible_collections.fedisec.hardening.plugins.module_utils.site_inputs impo
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = {"fediverse": ["web"], "backup_servers": ["bk"], "databases": ["db"]}
+ADMINS = [{"name": "alice", "keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice"]}]
 COMPLETE = {
     "web": {"ecdsa_cert_domains": ["social.example.org"], "ecdsa_cert_acme_contact": ["a@example.org"],
-            "ecdsa_cert_acme_terms_agreed": True},
-    "bk": {"backup_pull_passphrase": "a long secret"},
-    "db": {},
+            "ecdsa_cert_acme_terms_agreed": True, "ssh_hardening_admins": ADMINS},
+    "bk": {"backup_pull_passphrase": "a long secret", "ssh_hardening_admins": ADMINS},
+    "db": {"ssh_hardening_admins": ADMINS},
 }
 
 
@@ -58,7 +59,10 @@ def test_every_missing_input_of_every_host_is_listed_at_once():
         "web (group fediverse): ecdsa_cert_domains",
         "web (group fediverse): ecdsa_cert_acme_contact",
         "web (group fediverse): ecdsa_cert_acme_terms_agreed",
+        "web (group fediverse): ssh_hardening_admins",
+        "db (group databases): ssh_hardening_admins",
         "bk (group backup_servers): backup_pull_passphrase",
+        "bk (group backup_servers): ssh_hardening_admins",
     ]
     assert all(" is not set (" in line for line in lines)
     assert "e.g. [social.example.org]" in lines[0]
@@ -74,6 +78,14 @@ def test_every_missing_input_of_every_host_is_listed_at_once():
     ({"web__ecdsa_cert_acme_terms_agreed": "no"}, "ecdsa_cert_acme_terms_agreed must be true"),
     ({"bk__backup_pull_passphrase": "   "}, "backup_pull_passphrase must be a non-empty string"),
     ({"bk__backup_pull_passphrase": 12345}, "backup_pull_passphrase must be a non-empty string"),
+    ({"web__ssh_hardening_admins": []}, "ssh_hardening_admins lists no admin with a name and keys"),
+    ({"web__ssh_hardening_admins": "alice"}, "ssh_hardening_admins must be a list of {name, keys} entries"),
+    ({"web__ssh_hardening_admins": [{"name": "alice"}]}, "ssh_hardening_admins lists no admin with a name and keys"),
+    ({"web__ssh_hardening_admins": [{"name": "alice", "keys": ["k"], "state": "absent"}]},
+     "ssh_hardening_admins lists no admin with a name and keys"),
+    ({"bk__ssh_hardening_admins": ["alice"]}, "ssh_hardening_admins lists no admin with a name and keys"),
+    ({"bk__ssh_hardening_admins": [Templating(name="alice", keys=["k"], password_hash="{{ vault_x }}")]},
+     "ssh_hardening_admins [0].password_hash cannot be worked out: 'vault_x' is undefined"),
 ])
 def test_an_unusable_value_is_named_with_why(change, expected):
     lines = site_inputs_missing(["web", "bk"], GROUPS, hostvars(**change))
@@ -93,7 +105,7 @@ def test_a_value_that_cannot_be_templated_is_reported_with_the_error_not_the_val
 
 def test_only_the_hosts_of_the_run_are_checked():
     empty = {"web": Templating(), "bk": Templating()}
-    assert [line.split()[0] for line in site_inputs_missing(["bk"], GROUPS, empty)] == ["bk"]
+    assert {line.split()[0] for line in site_inputs_missing(["bk"], GROUPS, empty)} == {"bk"}
     assert site_inputs_missing([], GROUPS, empty) == []
 
 
@@ -168,24 +180,36 @@ def test_site_yml_stops_first_listing_every_missing_input(tmp_path):
     assert run.returncode != 0, out
     assert "site.yml needs these inputs (nothing was changed)" in out, out
     for name in ("ecdsa_cert_domains", "ecdsa_cert_acme_contact", "ecdsa_cert_acme_terms_agreed",
-                 "backup_pull_passphrase"):
+                 "backup_pull_passphrase", "ssh_hardening_admins"):
         assert f"{name} is not set" in out, (name, out)
     # Nothing but the check ran: no other task, no connection attempted.
     assert "a task reached for a host" not in out, out
     assert "Lay the operating system baseline" not in out, out
 
 
-def test_the_example_inventory_names_its_missing_vault_value_then_passes(tmp_path):
+def test_the_example_inventory_names_what_is_left_to_fill_in_then_passes(tmp_path):
     inventory = REPO / "docs" / "examples" / "inventory.yml"
     run = run_site(tmp_path, "--tags", "fedisec_preflight", inventory=inventory)
     out = run.stdout + run.stderr
     assert run.returncode != 0, out
     assert "backup_pull_passphrase cannot be worked out" in out and "vault_backup_pull_passphrase" in out, out
+    flat = " ".join(out.split())
+    assert flat.count("ssh_hardening_admins [0].password_hash cannot be worked out: 'vault_admin_password_hashes'"
+                      " is undefined; lists no admin with a name and keys") == 2, out
     assert "ecdsa_cert" not in out.split("nothing was changed")[1], out
-    # With the vault value set, the check passes. (--tags: the rest of site.yml only validates
+    # With the admin's key pasted in, only the vault values are left.
+    admins = ["-e", '{"ssh_hardening_admins": [{"name": "alice", "keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA"],'
+              ' "password_hash": "{{ vault_admin_password_hashes.alice }}"}]}']
+    run = run_site(tmp_path, "--tags", "fedisec_preflight", *admins, inventory=inventory)
+    out = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0, out
+    assert "ssh_hardening_admins [0].password_hash cannot be worked out: 'vault_admin_password_hashes'" in out, out
+    assert "lists no admin" not in out, out
+    # With the vault values set, the check passes. (--tags: the rest of site.yml only validates
     # the roles' arguments, on the controller; without facts from real hosts it stops there.)
-    run = run_site(tmp_path, "--tags", "fedisec_preflight", "-e", "vault_backup_pull_passphrase=unit-test-only",
-                   inventory=inventory)
+    vault = ["-e", "vault_backup_pull_passphrase=unit-test-only",
+             "-e", '{"vault_admin_password_hashes": {"alice": "$y$j9T$unit-test-only"}}']
+    run = run_site(tmp_path, "--tags", "fedisec_preflight", *admins, *vault, inventory=inventory)
     out = run.stdout + run.stderr
     check = re.search(r"TASK \[Stop here, naming every required input that is missing\] \**\n(\w+): ", out)
     assert check and check.group(1) == "ok", out

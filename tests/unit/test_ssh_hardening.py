@@ -1391,6 +1391,8 @@ def test_filter_names_map_to_wrapped_functions(filters):
         "ssh_totp_secret_problems",
         "pam_sshd_totp",
         "pam_sshd_asks_totp",
+        "ssh_admin_problems",
+        "ssh_admin_entries",
     }
     assert filters["ssh_algorithms"].__wrapped__ is ssh_hardening.ssh_algorithms
     assert filters["ssh_default_algorithms"].__wrapped__ is ssh_hardening.ssh_default_algorithms

@@ -1,6 +1,7 @@
 """exim_tls, seen from the outside peer, and mail from fedi to the peer over TLS."""
 import json
 import os
+import time
 import uuid
 
 SECRETS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "secrets")
@@ -125,3 +126,24 @@ def test_dns_records_for_mail(lab):
     assert f"_25._tcp.fedi. IN TLSA 3 1 1 {digest}" in records  # the same key as the web
     assert '_mta-sts.fedi. IN TXT "v=STSv1; id=' in records
     assert '_smtp._tls.fedi. IN TXT "v=TLSRPTv1; rua=mailto:tls-reports@fedi"' in records
+
+
+def test_mail_to_root_on_db_reaches_fedi_over_verified_tls(lab):
+    # db receives no mail: its Exim (a satellite) listens on loopback only and sends
+    # everything, root's mail included, to fedi's Exim over TLS with the certificate verified.
+    db, fedi = lab.host("db"), lab.host("fedi")
+    listening = {line.split()[3].rsplit(":", 1)[0] for line in db.check_output("ss -ltnH 'sport = :25'").splitlines()}
+    assert listening == {"127.0.0.1", "[::1]"}, listening
+    message_id = f"{uuid.uuid4().hex}@db"
+    db.check_output(
+        "/usr/sbin/sendmail -odi -oi -t <<'EOF'\n"
+        f"To: root\nMessage-Id: <{message_id}>\nSubject: lab satellite\n\nfrom db\nEOF")
+    queue_id = db.check_output(f"grep -F 'id={message_id}' /var/log/exim4/mainlog").split()[2]
+    sent = db.check_output(f"grep -F ' {queue_id} ' /var/log/exim4/mainlog")
+    assert "=> root@fedi" in sent and "X=TLS1.3" in sent and "CV=yes" in sent, sent
+    for _ in range(20):
+        delivered = fedi.run(f"grep -lF '<{message_id}>' /var/mail/mail")
+        if delivered.rc == 0:
+            break
+        time.sleep(1)
+    assert delivered.rc == 0, "the mail from db never reached root's mailbox on fedi"

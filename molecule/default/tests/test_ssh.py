@@ -507,3 +507,48 @@ def test_the_newest_post_quantum_key_exchange_is_used_where_sshd_has_it(lab):
     login = lab.ssh("admin", options="-o BatchMode=yes -v", command="true")
     assert login.rc == 0, login.stderr
     assert f"kex: algorithm: {kex}" in login.stderr, login.stderr
+
+
+# The lab's admin from ssh_hardening_admins (molecule.yml): the controller's drill key, sudo
+# with a password made at run time.
+ADMIN = "ops"
+
+
+def admin_ssh(lab, host, command, password=None):
+    """`ssh ops@<host> command` from the controller with the admin's key; the password, if
+    given, goes to the command's standard input (never its command line)."""
+    address = lab.host(host).check_output("hostname -I").split()[0]
+    return subprocess.run(
+        ["ssh", *SSH_OPTS.split(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+         "-i", str(SECRETS / "drill_key"), f"{ADMIN}@{address}", command],
+        input=None if password is None else password + "\n",
+        capture_output=True, text=True, timeout=30, check=False)
+
+
+@pytest.mark.parametrize("host", ["fedi", "db", "backup"])
+def test_an_admin_logs_in_with_its_key_and_sudo_asks_for_its_password(lab, host):
+    plain = admin_ssh(lab, host, "id -un; sudo -n true")
+    assert plain.stdout.split() == [ADMIN], plain.stderr
+    # No root without the password (ssh_hardening_admin_sudo: password)...
+    assert plain.returncode == 1 and "a password is required" in plain.stderr, plain.stderr
+    wrong = admin_ssh(lab, host, "sudo -S -p '' id -u", password="not-the-password")
+    assert wrong.returncode == 1 and wrong.stdout == "", wrong.stderr
+    # ...and root with it.
+    password = (SECRETS / f"unix-{ADMIN}").read_text().split()[0]
+    root = admin_ssh(lab, host, "sudo -S -p '' id -u", password=password)
+    assert (root.returncode, root.stdout.strip()) == (0, "0"), root.stderr
+
+
+@pytest.mark.parametrize("host", ["fedi", "db", "backup"])
+def test_an_admins_authorized_keys_hold_exactly_its_listed_key(lab, host):
+    node = lab.host(host)
+    keys = node.file(f"/home/{ADMIN}/.ssh/authorized_keys")
+    assert keys.content_string.split("\n") == [(SECRETS / "drill_key.pub").read_text().strip(), ""]
+    assert (keys.user, keys.mode) == (ADMIN, 0o600)
+    assert (node.file(f"/home/{ADMIN}/.ssh").user, node.file(f"/home/{ADMIN}/.ssh").mode) == (ADMIN, 0o700)
+    assert not node.file(f"/home/{ADMIN}/.ssh/authorized_keys2").exists
+    # sudo's own view: the admin may run everything, with its password; nobody else was added.
+    rules = node.check_output(f"sudo -l -U {ADMIN}")
+    assert "(ALL : ALL) ALL" in rules and "NOPASSWD" not in rules, rules
+    assert node.check_output("cat /etc/sudoers.d/fedisec-admins | grep -v '^#'").split("\n") == [
+        f"{ADMIN} ALL=(ALL:ALL) ALL"]

@@ -4,12 +4,13 @@ import base64
 import json
 import os
 import shlex
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import tor_onion as onion_keys  # plugins/module_utils (conftest puts it on the path)
-from lab import PG_VERSION
+from lab import PG_VERSION, SSH_OPTS
 from test_postgresql import CLIENTS, pg_host, run, secret  # noqa: F401 (pg_host: the fixture)
 
 pytestmark = pytest.mark.changes
@@ -253,6 +254,58 @@ def test_the_guard_refuses_to_lock_out_the_user_ansible_connects_as(lab, tmp_pat
     assert "the user Ansible connects as ('admin') would be locked out" in output
     assert "matches ssh_hardening_allow_groups (totp)" in output
     assert fedi.file(DROPIN).sha256sum == before
+    assert admin_login_works(lab)
+
+
+ADMIN_KEYS = "/home/ops/.ssh/authorized_keys"
+
+
+def controller_login(lab, user, key):
+    address = lab.host("fedi").check_output("hostname -I").split()[0]
+    return subprocess.run(["ssh", *SSH_OPTS.split(), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(key),
+                           f"{user}@{address}", "id -un"], capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_a_key_added_by_hand_to_an_admin_is_gone_after_the_next_run(lab, tmp_path):
+    fedi = lab.host("fedi")
+    listed = fedi.file(ADMIN_KEYS).content_string
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    line = stranger.with_suffix(".pub").read_text().strip()
+    fedi.run_test("printf '%%s\\n' %s >> %s", line, ADMIN_KEYS)
+    fedi.run_test("printf '%%s\\n' %s > %s2 && chown ops: %s2", line, ADMIN_KEYS, ADMIN_KEYS)
+    try:
+        # The planted key logs in, so the check below can fail.
+        assert controller_login(lab, "ops", stranger).stdout.strip() == "ops"
+        run = ssh_hardening(lab)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert fedi.file(ADMIN_KEYS).content_string == listed
+        assert not fedi.file(ADMIN_KEYS + "2").exists
+        refused = controller_login(lab, "ops", stranger)
+        assert refused.returncode == 255 and "Permission denied" in refused.stderr, refused.stderr
+    finally:
+        fedi.run("rm -f %s2", ADMIN_KEYS)
+        if fedi.file(ADMIN_KEYS).content_string != listed:
+            ssh_hardening(lab)
+
+
+def test_the_admin_ansible_connects_as_keeps_a_key_it_has(lab, tmp_path):
+    # Over real SSH as admin: replacing all of admin's keys in one run would cut the run.
+    fedi = lab.host("fedi")
+    before = {path: fedi.file(path).sha256sum for path in ("/home/admin/.ssh/authorized_keys", DROPIN)}
+    stranger = tmp_path / "stranger"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(stranger)], check=True)
+    admins = [{"name": "admin", "keys": [stranger.with_suffix(".pub").read_text().strip()],
+               "groups": ["ssh-users"]}]
+    run = lab.playbook("one-role.yml", "-e", "lab_role=ssh_hardening",
+                       "-e", json.dumps({"ssh_hardening_admins": admins, "ssh_hardening_admin_sudo": "nopasswd",
+                                         "ssh_hardening_allow_groups": ["ssh-users"]}),
+                       inventory=lab.ssh_inventory(tmp_path))
+    output = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode != 0
+    assert ("ssh_hardening_admins[0] (admin) is the account Ansible connects as, and none of its keys today is"
+            " in the new list") in output, output
+    assert {path: fedi.file(path).sha256sum for path in before} == before
     assert admin_login_works(lab)
 
 

@@ -10,7 +10,7 @@ read-only pass (one remote call instead of one per question):
 - weak_moduli: how many DH moduli in /etc/ssh/moduli are shorter than --moduli-min-bits;
 - dropin_included: whether an Include line of /etc/ssh/sshd_config names a pattern that
   matches --dropin (relative patterns are read from /etc/ssh, as sshd reads them);
-- logins: every account that can log in with a key: its groups, the key types in its
+- logins: every account that can log in with a key: its groups, home, the key types in its
   authorized_keys (and authorized_keys2, Debian's default AuthorizedKeysFile), and whether
   it has a TOTP secret. RSA keys shorter than 3072 bits are reported as
   "ssh-rsa:<bits>-bit": sshd refuses them with RequiredRSASize 3072, so the lock-out guard
@@ -80,6 +80,7 @@ def logins():
             pass
         accounts[user.pw_name] = {
             "groups": groups,
+            "home": user.pw_dir,
             "key_types": types,
             "totp": os.path.exists(os.path.join(user.pw_dir, ".google_authenticator")),
         }
