@@ -14,6 +14,7 @@ CONFIG = "/etc/fedisec-backup"
 STATE = "/var/lib/fedisec-backup/state.json"
 REPO = "/var/backups/fedisec/borg"
 MEDIA = "/home/mastodon/live/public/system"
+XMPP_ACCOUNTS = "/var/lib/prosody/fedi/accounts"
 SSH = ("ssh -F /dev/null -o UserKnownHostsFile=/etc/fedisec-backup/known_hosts -o StrictHostKeyChecking=yes"
        " -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=5")
 BORG = "env BORG_PASSCOMMAND='cat /etc/fedisec-backup/passphrase' BORG_BASE_DIR=/var/lib/fedisec-backup/borg borg"
@@ -36,14 +37,18 @@ def run_backup(lab):
 
 @pytest.fixture(scope="module")
 def canary(lab):
-    """A row in the app's database (a table owned by the app's role) and a media file on fedi."""
+    """A row in the app's database (a table owned by the app's role), a media file and an XMPP
+    account (Prosody's store, 0700) on fedi."""
     row, name = f"canary-{uuid.uuid4().hex}", f"lab-canary-{uuid.uuid4().hex}.bin"
     as_postgres(lab, "CREATE TABLE IF NOT EXISTS lab_canary (note text); ALTER TABLE lab_canary OWNER TO mastodon;"
                      f" INSERT INTO lab_canary VALUES ('{row}')")
     fedi = lab.host("fedi")
     fedi.check_output("install -d -o mastodon -g mastodon -m 755 %s", MEDIA)
     fedi.check_output("head -c 65536 /dev/urandom > %s/%s && chown mastodon: %s/%s", MEDIA, name, MEDIA, name)
-    yield row, f"{MEDIA}/{name}"
+    xmpp_user = f"canary{uuid.uuid4().hex}"
+    fedi.check_output("prosodyctl register %s fedi %s", xmpp_user, uuid.uuid4().hex)
+    yield row, f"{MEDIA}/{name}", f"{XMPP_ACCOUNTS}/{xmpp_user}.dat"
+    fedi.run("prosodyctl deluser %s@fedi", xmpp_user)
     fedi.run("rm -f %s/%s", MEDIA, name)
     as_postgres(lab, "DROP TABLE IF EXISTS lab_canary")
 
@@ -84,7 +89,7 @@ def test_each_key_runs_its_forced_command_only(lab):
 
 
 def test_a_run_stores_the_dump_and_the_files_and_the_drill_restores_them(lab, canary, tmp_path):
-    row, media = canary
+    row, media, xmpp_account = canary
     rc, state = run_backup(lab)
     assert rc == 0, state
     assert state["ok"] is True
@@ -105,6 +110,13 @@ def test_a_run_stores_the_dump_and_the_files_and_the_drill_restores_them(lab, ca
     files_archive = archives(lab, "fedi-files-*")[-1]
     restored = backup.check_output(f"{BORG} extract --stdout {REPO}::%s %s | sha256sum", files_archive, media.lstrip("/"))
     assert restored.split()[0] == lab.host("fedi").file(media).sha256sum
+    # So does the XMPP account from Prosody's store (0700, the prosody user's alone); its
+    # control socket in the same directory is not copied.
+    restored = backup.check_output(f"{BORG} extract --stdout {REPO}::%s %s | sha256sum", files_archive,
+                                   xmpp_account.lstrip("/"))
+    assert restored.split()[0] == lab.host("fedi").file(xmpp_account).sha256sum
+    listed = backup.check_output(f"{BORG} list --short {REPO}::%s var/lib/prosody", files_archive).split()
+    assert xmpp_account.lstrip("/") in listed and "var/lib/prosody/prosody.sock" not in listed, listed
     # The source keeps no view or mount of the pull.
     assert "fedisec-backup-view" not in lab.host("fedi").check_output("cat /proc/mounts")
     # The audit reads the run and its drill: the backup cell is green.
