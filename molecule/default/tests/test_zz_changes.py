@@ -12,6 +12,7 @@ import pytest
 import tor_onion as onion_keys  # plugins/module_utils (conftest puts it on the path)
 from lab import PG_VERSION, SSH_OPTS
 from test_postgresql import CLIENTS, pg_host, run, secret  # noqa: F401 (pg_host: the fixture)
+from test_prosody import ansible_output
 
 pytestmark = pytest.mark.changes
 
@@ -287,6 +288,55 @@ def test_a_key_added_by_hand_to_an_admin_is_gone_after_the_next_run(lab, tmp_pat
         fedi.run("rm -f %s2", ADMIN_KEYS)
         if fedi.file(ADMIN_KEYS).content_string != listed:
             ssh_hardening(lab)
+
+
+def test_an_unchanged_host_ends_ssh_hardening_after_one_look_and_drift_runs_it_in_full(lab):
+    """tasks/stamp.yml: a rerun on a host where nothing changed since the last full run stops
+    after the state_stamp look; a file planted in /etc/ssh makes the next run a full one."""
+    fedi = lab.host("fedi")
+    planted = "/etc/ssh/sshd_config.d/60-lab-drift.conf"
+    assert not fedi.file(planted).exists
+    assert ssh_hardening(lab).returncode == 0  # full or not: the state is recorded now
+    quiet = ansible_output(ssh_hardening(lab))
+    assert "Stop here, nothing changed since the last full run" in quiet
+    assert "Read the effective configuration for a plain login" not in quiet, quiet
+    fedi.check_output("printf '# planted by the lab\\n' > %s", planted)
+    try:
+        full = ansible_output(ssh_hardening(lab))
+        assert "path /etc/ssh changed since the last full run" in full, full
+        assert "Read the effective configuration for a plain login" in full
+    finally:
+        fedi.run("rm -f %s", planted)
+        ssh_hardening(lab)
+
+
+MODPROBE = "/etc/modprobe.d/fedisec-baseline.conf"
+BASELINE_DRIFT = {
+    # what changes by hand, what tells it happened, how to undo it if the run does not
+    "shm-exec": ("mount -o remount,exec /dev/shm", "findmnt -rno OPTIONS /dev/shm | grep -qw noexec",
+                 "mount -o remount,noexec /dev/shm"),
+    "file-removed": (f"mv {MODPROBE} /root/modprobe.saved", f"test -f {MODPROBE}", f"mv /root/modprobe.saved {MODPROBE}"),
+    "chrony-stopped": ("systemctl stop chrony", "systemctl is-active -q chrony", "systemctl start chrony"),
+}
+
+
+@pytest.mark.parametrize("drift", list(BASELINE_DRIFT))
+def test_drift_from_the_baseline_is_repaired_by_the_next_run(lab, drift):
+    """os_baseline after its state_stamp look: each change made by hand since the last full
+    run (one at a time, so that each watch must see its own) is repaired by the next run."""
+    fedi = lab.host("fedi")
+    change, holds, undo = BASELINE_DRIFT[drift]
+    assert lab.playbook("one-role.yml", "-e", "lab_role=os_baseline").returncode == 0  # the state is recorded
+    fedi.check_output(change)
+    try:
+        assert fedi.run(holds).rc != 0  # the drift is real before the run
+        run = lab.playbook("one-role.yml", "-e", "lab_role=os_baseline")
+        assert run.returncode == 0, ansible_output(run)
+        assert fedi.run(holds).rc == 0, ansible_output(run)
+    finally:
+        if fedi.run(holds).rc != 0:
+            fedi.run(undo)
+        fedi.run("rm -f /root/modprobe.saved")
 
 
 def test_the_admin_ansible_connects_as_keeps_a_key_it_has(lab, tmp_path):
