@@ -44,14 +44,21 @@ def _file_digest(path: str) -> str:
 
 
 def _entry(path: str, relative: str, content: bool) -> str:
-    """One line for one filesystem entry (not followed if it is a link)."""
-    info = os.lstat(path)
-    kind = stat.S_IFMT(info.st_mode)
-    line = f"{relative}\0{kind:o}\0{stat.S_IMODE(info.st_mode):o}\0{info.st_uid}\0{info.st_gid}"
-    if stat.S_ISLNK(info.st_mode):
-        line += "\0" + os.readlink(path)
-    elif stat.S_ISREG(info.st_mode) and content:
-        line += f"\0{info.st_size}\0{_file_digest(path)}"
+    """One line for one filesystem entry (not followed if it is a link). An entry that
+    vanishes while the tree is read, or a file that cannot be read (a write-only /proc/sys
+    key), is written down as such: a state that cannot match a clean one, never a failure."""
+    try:
+        info = os.lstat(path)
+        kind = stat.S_IFMT(info.st_mode)
+        line = f"{relative}\0{kind:o}\0{stat.S_IMODE(info.st_mode):o}\0{info.st_uid}\0{info.st_gid}"
+        if stat.S_ISLNK(info.st_mode):
+            line += "\0" + os.readlink(path)
+        elif stat.S_ISREG(info.st_mode) and content:
+            line += f"\0{info.st_size}\0{_file_digest(path)}"
+    except FileNotFoundError:
+        return f"{relative}\0vanished"
+    except OSError as err:
+        return f"{relative}\0unreadable\0{err.errno}"
     return line
 
 

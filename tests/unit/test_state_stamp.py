@@ -6,6 +6,7 @@ the stamp matches only the same inputs on the same host, bad input is refused.""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pwd
@@ -13,6 +14,7 @@ import stat
 
 import pytest
 
+from ansible_collections.fedisec.hardening.plugins.module_utils import state_stamp
 from ansible_collections.fedisec.hardening.plugins.module_utils.state_stamp import (
     STAMP_VERSION,
     differences,
@@ -187,3 +189,17 @@ def test_a_changed_mount_option_means_a_full_run(tree):
     stamp = {"version": STAMP_VERSION, "digest": "d1", "observed": now("rw,nosuid,nodev,noexec")}
     assert differences(stamp, "d1", now("rw,nosuid,nodev,noexec")) == []
     assert differences(stamp, "d1", now("rw,nosuid,nodev")) == ["mount /dev/shm changed since the last full run"]
+
+
+def test_an_unreadable_or_vanished_entry_is_a_state_not_a_failure(tmp_path, monkeypatch):
+    key = tmp_path / "route_flush"
+    key.write_text("")
+    readable = path_digest(str(key))
+
+    def refuse(path):
+        raise PermissionError(errno.EACCES, "Permission denied", path)
+
+    monkeypatch.setattr(state_stamp, "_file_digest", refuse)
+    unreadable = path_digest(str(key))
+    assert len(unreadable) == 64 and unreadable != readable
+    assert state_stamp._entry(str(tmp_path / "gone"), "gone", True) == "gone\0vanished"
