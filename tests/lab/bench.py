@@ -137,6 +137,8 @@ def markdown(results: dict) -> str:
     if ratios:
         lines += ["", "| ratio | value |", "|---|---|"]
         lines += [f"| {name} | {value:.0%} |" for name, value in ratios.items()]
+    if not results["tls"]:  # --parts without tls
+        return "\n".join(lines) + "\n"
     lines += ["", "## TLS handshakes (fedi's nginx, loopback, one sequential client)", "",
               "| key | protocol | full /s | resumed /s | resumed share | nginx CPU s per 1,000 full | per 1,000 resumed "
               "| full per core-second | resumed per core-second | resumed ÷ full (per core) |",

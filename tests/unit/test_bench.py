@@ -98,3 +98,17 @@ def test_markdown_names_the_machine_runs_and_rows():
     assert "| site.yml on fedi | ssh | no-op | 11.0 s (10.0–12.0, n=3) | 110 | 0.10 |" in text
     assert "| no-op ÷ fresh | 12% |" in text
     assert "| P-384 | TLSv1.2 | 50.0 | 500.0 | 99% | 5.00 | 0.50 | 200.0 | 2000.0 | 10.0× |" in text
+
+
+def test_markdown_without_tls_results_has_no_tls_table():
+    results = {
+        "date": "2026-12-03T20:56:45+00:00",
+        "machine": {"cpus": 2, "kernel": "6.1", "python": "3.11.7", "ansible": "ansible [core 2.19.14]",
+                    "collection": "0.1.0"},
+        "converge": [{"playbook": "site.yml, 4 hosts", "connection": "lab_podman", "kind": "no-op",
+                      "wall": bench.summary([50.0, 49.5, 52.8]), "host_tasks": 406}],
+        "tls": {},
+    }
+    text = bench.markdown(results)
+    assert "| site.yml, 4 hosts | lab_podman | no-op | 50.0 s (49.5–52.8, n=3) | 406 | 0.12 |" in text
+    assert "TLS handshakes" not in text
