@@ -132,7 +132,7 @@ def parse_systemctl_show(output: str, units: Iterable[str]) -> dict[str, dict[st
     """``systemctl show --property=Id,LoadState,ActiveState,UnitFileState UNIT...``: one
     block per unit, in the order asked, separated by empty lines."""
     names = list(units)
-    blocks = [block for block in output.strip("\n").split("\n\n")] if output.strip() else []
+    blocks = output.strip("\n").split("\n\n") if output.strip() else []
     if len(blocks) != len(names):
         raise ValueError(f"systemctl show gave {len(blocks)} blocks for {len(names)} units")
     result = {}
