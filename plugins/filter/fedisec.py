@@ -29,7 +29,6 @@ from ansible_collections.fedisec.hardening.plugins.module_utils.debian_packages 
 from ansible_collections.fedisec.hardening.plugins.module_utils.host_audit import audit_facts
 from ansible_collections.fedisec.hardening.plugins.module_utils.hsts import build_hsts
 from ansible_collections.fedisec.hardening.plugins.module_utils.site_inputs import site_inputs_missing
-from ansible_collections.fedisec.hardening.plugins.module_utils.state_stamp import input_digest
 from ansible_collections.fedisec.hardening.plugins.module_utils.tlsa import (
     caa_record,
     tlsa_3_1_1,
@@ -51,5 +50,4 @@ class FilterModule:
             "packages_missing": ansible_filter(packages_missing),
             "site_inputs_missing": ansible_filter(site_inputs_missing),
             "audit_facts": ansible_filter(audit_facts),
-            "state_digest": ansible_filter(input_digest),
         }

@@ -62,17 +62,18 @@ def _entry(path: str, relative: str, content: bool) -> str:
     return line
 
 
-def path_digest(path: str, content: bool = True, skip: frozenset[str] = frozenset()) -> str:
+def path_digest(path: str, content: bool = True, skip: frozenset[str] = frozenset(), recurse: bool = True) -> str:
     """A digest of ``path`` and, for a directory, of everything below it in name order;
     ``absent`` when it does not exist. ``content=False`` leaves files' contents and sizes
     out (a file its program rewrites itself); names in ``skip`` are left out with what is
-    below them."""
+    below them; ``recurse=False`` leaves out what is below a directory (one whose content
+    its program keeps: a repository, a cache)."""
     if not os.path.isabs(path):
         raise ValueError(f"{path!r} is not an absolute path")
     if not os.path.lexists(path):
         return "absent"
     lines = [_entry(path, ".", content)]
-    if os.path.isdir(path) and not os.path.islink(path):
+    if recurse and os.path.isdir(path) and not os.path.islink(path):
         for top, dirs, files in os.walk(path):
             dirs[:] = sorted(name for name in dirs if name not in skip)
             for name in sorted(dirs + [name for name in files if name not in skip]):
@@ -112,20 +113,29 @@ def parse_mounts(text: str, mountpoints: Iterable[str]) -> dict[str, str]:
     return {point: found.get(point, "not mounted") for point in mountpoints}
 
 
+def command_state(rc: int, stdout: str) -> str:
+    """A read-only command's answer (a database's roles, say) as a digest: its exit code and
+    output count, never the output itself."""
+    return f"rc={rc} " + hashlib.sha256(stdout.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def observe(paths: Sequence[Mapping[str, object]], units: Mapping[str, Mapping[str, str]],
-            packages: Mapping[str, str], mounts: Mapping[str, str] | None = None) -> dict:
-    """What the host looks like now. ``units``, ``packages`` and ``mounts`` are what the
-    caller read (``systemctl show``, ``dpkg-query``, ``/proc/mounts``): they are only put in
-    order here."""
+            packages: Mapping[str, str], mounts: Mapping[str, str] | None = None,
+            commands: Mapping[str, str] | None = None) -> dict:
+    """What the host looks like now. ``units``, ``packages``, ``mounts`` and ``commands`` are
+    what the caller read (``systemctl show``, ``dpkg-query``, ``/proc/mounts``, the watched
+    commands' ``command_state``): they are only put in order here."""
     observed_paths = {}
     for entry in paths:
         path = str(entry["path"])
         observed_paths[path] = ("no such user" if entry.get("missing_user")
-                                else path_digest(path, bool(entry.get("content", True))))
+                                else path_digest(path, bool(entry.get("content", True)),
+                                                 recurse=bool(entry.get("recurse", True))))
     return {"paths": observed_paths,
             "units": {name: dict(sorted(values.items())) for name, values in sorted(units.items())},
             "packages": dict(sorted(packages.items())),
-            "mounts": dict(sorted((mounts or {}).items()))}
+            "mounts": dict(sorted((mounts or {}).items())),
+            "commands": dict(sorted((commands or {}).items()))}
 
 
 def parse_systemctl_show(output: str, units: Iterable[str]) -> dict[str, dict[str, str]]:
@@ -154,6 +164,29 @@ def parse_dpkg_status(output: str, packages: Iterable[str]) -> dict[str, str]:
     return {name: found.get(name, "unknown") for name in packages}
 
 
+def file_state(path: str) -> str:
+    """A file the role copies from the controller (a key): its content's digest, or
+    ``absent``."""
+    if not os.path.isabs(str(path)):
+        raise ValueError(f"{path!r} is not an absolute path")
+    return _file_digest(str(path)) if os.path.isfile(path) else "absent"
+
+
+def role_options(specs: object, exclude: Iterable[str] = ()) -> list[str]:
+    """The options of every entry point of a role's ``meta/argument_specs.yml`` (parsed), in
+    name order, without ``exclude``."""
+    entry_points = specs.get("argument_specs") if isinstance(specs, dict) else None
+    if not isinstance(entry_points, dict) or not entry_points:
+        raise ValueError("meta/argument_specs.yml has no argument_specs")
+    names = set()
+    for entry_point, spec in entry_points.items():
+        options = (spec or {}).get("options", {}) if isinstance(spec, dict) else None
+        if not isinstance(options, dict):
+            raise ValueError(f"argument_specs.{entry_point}.options is not a mapping")
+        names.update(options)
+    return sorted(names - set(exclude))
+
+
 def input_digest(inputs: object, trees: Sequence[str]) -> str:
     """On the controller: the role's inputs (any JSON-like value; other values by their
     text) and every file below ``trees`` (the role, the collection's plugins)."""
@@ -174,7 +207,7 @@ def differences(stamp: object, digest: str, observed: Mapping[str, object]) -> l
         return ["the inputs or the role's code changed"]
     reasons = []
     before = stamp.get("observed") or {}
-    for kind in ("paths", "units", "packages", "mounts"):
+    for kind in ("paths", "units", "packages", "mounts", "commands"):
         then, now = before.get(kind) or {}, observed.get(kind) or {}
         for name in sorted(set(then) | set(now)):
             if then.get(name) != now.get(name):

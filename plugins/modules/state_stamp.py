@@ -12,10 +12,14 @@ module: state_stamp
 short_description: Tell whether a role's inputs or the host changed since the role's last full run, or record the host's state
 version_added: 0.1.0
 description:
-  - V(check) (read-only) compares the stamp of the role's last full run with O(digest) and with the host as it is
-    now (the watched paths, units and packages) and returns RV(current) and the RV(reasons) it is not. A role skips
-    its work only when RV(current) is true.
-  - V(record) writes the stamp, C(/var/lib/fedisec/state/<name>.json) (root only), after a full run.
+  - Runs inside a role. The controller (the action plugin of the same name) works out the digest of the role's
+    inputs and code; the module compares it, and the host as it is now, with the stamp of the role's last full run.
+  - The inputs are every option of the role's C(meta/argument_specs.yml) (all entry points, as the role sees them),
+    the host's distribution, release and architecture, how Ansible connects, and O(inputs); the code is the role's
+    directory and the collection's plugins.
+  - V(check) (read-only) returns RV(current) and the RV(reasons) it is not. A role skips its work only when
+    RV(current) is true. C(<role>_full_run) true answers V(false) without contacting the host.
+  - V(record) writes the stamp, C(/var/lib/fedisec/state/<role>.json) (root only), after a full run.
   - The stamp holds digests and states only, never the content of a file.
 author:
   - fedisec.hardening contributors (!UNKNOWN)
@@ -31,13 +35,26 @@ attributes:
     platforms: posix
 options:
   name:
-    description: The role, which names the stamp file. Lower-case letters, digits and C(_).
+    description: The stamp's name. Set by the action plugin to the calling role's name; not given in a task.
     type: str
-    required: true
   digest:
-    description: The role's inputs and code, from the C(fedisec.hardening.state_digest) filter on the controller.
+    description:
+      - The role's inputs and code. By default worked out by the controller.
+      - Give V(record) the RV(digest) its V(check) returned, so that facts the role sets between them do not count.
     type: str
-    required: true
+  inputs:
+    description: What else the role reads (facts of the host), added to the digest.
+    type: raw
+  controller_files:
+    description: Files on the controller the role copies to the host (a key); their contents count as inputs.
+    type: list
+    elements: path
+  scope:
+    description:
+      - The stamp is C(<role>_<scope>.json); other characters than lower-case letters, digits and C(_) become C(_).
+      - One per entry point of a role (C(tasks_from)), or for the files a role keeps on another host (with
+        C(delegate_to)), so that it never shares a name with that host's own stamp of the role.
+    type: str
   state:
     description: V(check) or V(record).
     type: str
@@ -60,6 +77,10 @@ options:
             required: true
           content:
             description: V(false) watches a file's owner and mode but not its content (a file its program rewrites).
+            type: bool
+            default: true
+          recurse:
+            description: V(false) watches a directory itself (owner, mode) but nothing below it (a repository, a cache).
             type: bool
             default: true
       home_paths:
@@ -95,13 +116,18 @@ options:
         type: list
         elements: path
         default: []
+      commands:
+        description:
+          - Read-only commands (argument vectors, no shell) whose exit code and output are watched, for state that
+            lives outside files (a database's roles). Only a digest of the output is kept.
+        type: list
+        elements: list
+        default: []
 """
 
 EXAMPLES = r"""
 - name: Ask the host whether anything changed since the last full run
   fedisec.hardening.state_stamp:
-    name: example
-    digest: "{{ example_inputs | fedisec.hardening.state_digest([role_path]) }}"
     watch:
       paths: [{path: /etc/example}]
       units: [example.service]
@@ -112,6 +138,18 @@ EXAMPLES = r"""
 - name: Stop here, nothing changed
   ansible.builtin.meta: end_role
   when: example_stamp.current
+
+# ... the role's tasks ...
+
+- name: Record what the role left on the host
+  fedisec.hardening.state_stamp:
+    state: record
+    digest: "{{ example_stamp.digest }}"
+    watch:
+      paths: [{path: /etc/example}]
+      units: [example.service]
+      packages: [example]
+  when: not ansible_check_mode
 """
 
 RETURN = r"""
@@ -119,6 +157,10 @@ current:
   description: The stamp matches the digest and the host (always false after V(record)).
   returned: always
   type: bool
+digest:
+  description: The digest of the role's inputs and code.
+  returned: always
+  type: str
 reasons:
   description: Why the role must run in full (empty when RV(current)).
   returned: always
@@ -160,6 +202,19 @@ def read_mounts(mountpoints: list[str]) -> dict:
         return state_stamp.parse_mounts(handle.read(), mountpoints)
 
 
+def read_commands(module: AnsibleModule, commands: list[list[str]]) -> dict:
+    states = {}
+    for argv in commands:
+        argv = [str(arg) for arg in argv]
+        try:
+            rc, out, _ = module.run_command(argv, handle_exceptions=False)
+        except OSError as err:
+            # A command that cannot run (not installed yet) is a state too.
+            rc, out = 127, f"cannot run: {err.errno}"
+        states[" ".join(argv)] = state_stamp.command_state(rc, out)
+    return states
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -170,6 +225,7 @@ def main() -> None:
                 "paths": {"type": "list", "elements": "dict", "default": [], "options": {
                     "path": {"type": "path", "required": True},
                     "content": {"type": "bool", "default": True},
+                    "recurse": {"type": "bool", "default": True},
                 }},
                 "home_paths": {"type": "list", "elements": "dict", "default": [], "options": {
                     "user": {"type": "str", "required": True},
@@ -179,6 +235,7 @@ def main() -> None:
                 "units": {"type": "list", "elements": "str", "default": []},
                 "packages": {"type": "list", "elements": "str", "default": []},
                 "mounts": {"type": "list", "elements": "path", "default": []},
+                "commands": {"type": "list", "elements": "list", "default": []},
             }},
         },
         supports_check_mode=True,
@@ -190,7 +247,8 @@ def main() -> None:
         observed = state_stamp.observe((watch.get("paths") or []) + state_stamp.home_paths(watch.get("home_paths") or []),
                                        read_units(module, watch.get("units") or []),
                                        read_packages(module, watch.get("packages") or []),
-                                       read_mounts(watch.get("mounts") or []))
+                                       read_mounts(watch.get("mounts") or []),
+                                       read_commands(module, watch.get("commands") or []))
     except (OSError, ValueError) as err:
         module.fail_json(msg=f"reading the host's state failed: {err}")
     path = f"{state_stamp.STAMP_DIR}/{params['name']}.json"

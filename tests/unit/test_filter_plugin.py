@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.fedisec.hardening.plugins.filter.fedisec import FilterModule
-from ansible_collections.fedisec.hardening.plugins.module_utils import csp, hsts, state_stamp, tlsa
+from ansible_collections.fedisec.hardening.plugins.module_utils import csp, hsts, tlsa
 
 KAT_PUBLIC_KEY = """\
 -----BEGIN PUBLIC KEY-----
@@ -24,13 +24,12 @@ def filters():
 
 def test_filter_names_map_to_wrapped_functions(filters):
     assert set(filters) == {"tlsa_3_1_1", "caa_record", "csp", "hsts", "dpkg_query_argv", "packages_missing",
-                            "site_inputs_missing", "audit_facts", "state_digest"}
+                            "site_inputs_missing", "audit_facts"}
     assert all(callable(func) for func in filters.values())
     assert filters["tlsa_3_1_1"].__wrapped__ is tlsa.tlsa_3_1_1
     assert filters["caa_record"].__wrapped__ is tlsa.caa_record
     assert filters["csp"].__wrapped__ is csp.build_csp
     assert filters["hsts"].__wrapped__ is hsts.build_hsts
-    assert filters["state_digest"].__wrapped__ is state_stamp.input_digest
 
 
 def test_filters_return_values(filters):
@@ -56,7 +55,6 @@ def test_filters_return_values(filters):
         ("caa_record", ("*.example.org",), {}, "^domain"),
         ("csp", ({"script-src": "'unsafe-inline'"},), {}, "allow_unsafe_inline"),
         ("hsts", (300,), {"preload": True}, "preload requires"),
-        ("state_digest", ({}, ["/nonexistent-fedisec"]), {}, "is not a directory"),
     ],
 )
 def test_value_errors_become_filter_errors(filters, name, args, kwargs, message):

@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.fedisec.hardening.plugins.module_utils import state_stamp
 from ansible_collections.fedisec.hardening.plugins.module_utils.state_stamp import (
     STAMP_VERSION,
+    command_state,
     differences,
     home_paths,
     input_digest,
@@ -26,6 +27,7 @@ from ansible_collections.fedisec.hardening.plugins.module_utils.state_stamp impo
     parse_systemctl_show,
     path_digest,
     read_stamp,
+    role_options,
     write_stamp,
 )
 
@@ -203,3 +205,37 @@ def test_an_unreadable_or_vanished_entry_is_a_state_not_a_failure(tmp_path, monk
     unreadable = path_digest(str(key))
     assert len(unreadable) == 64 and unreadable != readable
     assert state_stamp._entry(str(tmp_path / "gone"), "gone", True) == "gone\0vanished"
+
+
+def test_role_options_are_those_of_every_entry_point_in_name_order():
+    specs = {"argument_specs": {"main": {"options": {"r_b": {}, "r_a": {}, "r_full_run": {}}},
+                                "server": {"options": {"r_c": {}}}, "empty": {}}}
+    assert role_options(specs, exclude={"r_full_run"}) == ["r_a", "r_b", "r_c"]
+
+
+@pytest.mark.parametrize("specs", [None, {}, {"argument_specs": {}}, {"argument_specs": []},
+                                   {"argument_specs": {"main": {"options": ["r_a"]}}}])
+def test_role_options_refuse_a_spec_without_options(specs):
+    with pytest.raises(ValueError, match="argument_specs"):
+        role_options(specs)
+
+
+def test_a_command_counts_by_its_exit_code_and_output_and_keeps_neither_in_the_clear(tree, tmp_path):
+    state = command_state(0, "mastodon|t|SCRAM-SHA-256$4096:secret\n")
+    assert state.startswith("rc=0 ") and "secret" not in state and "mastodon" not in state
+    assert command_state(0, "mastodon|t|SCRAM-SHA-256$4096:other\n") != state
+    assert command_state(2, "mastodon|t|SCRAM-SHA-256$4096:secret\n") != state
+    path = str(tmp_path / "stamp.json")
+    write_stamp(path, "d", observe([], {}, {}, {}, {"psql roles": state}))
+    assert differences(read_stamp(path), "d", observe([], {}, {}, {}, {"psql roles": state})) == []
+    assert differences(read_stamp(path), "d", observe([], {}, {}, {}, {"psql roles": command_state(0, "")})) == [
+        "command psql roles changed since the last full run"]
+
+
+def test_without_recursion_only_the_directory_itself_counts(tree):
+    before = path_digest(str(tree), recurse=False)
+    (tree / "added").write_text("x")
+    assert path_digest(str(tree), recurse=False) == before
+    os.chmod(tree, 0o700)
+    assert path_digest(str(tree), recurse=False) != before
+    assert observe([{"path": str(tree), "recurse": False}], {}, {})["paths"][str(tree)] == path_digest(str(tree), recurse=False)
