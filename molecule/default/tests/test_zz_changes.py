@@ -339,6 +339,48 @@ def test_drift_from_the_baseline_is_repaired_by_the_next_run(lab, drift):
         fedi.run("rm -f /root/modprobe.saved")
 
 
+PSQL = "runuser -u postgres -- psql -XAtq -c"
+FULL_RUN_ROLES = ("postgresql_tls", "backup_pull", "exim_tls", "ecdsa_cert", "tor_onion", "prosody_tls", "nginx_tls", "updates")
+# One change by hand per role that skips its work on an unchanged host (its state_stamp
+# look), each in what that role alone watches: host, the change, and what holds again only
+# once the role ran in full. The roles' stamps are their own, so one run must see them all.
+ROLE_DRIFT = {
+    "postgresql_tls database": ("db", f"{PSQL} 'ALTER ROLE mastodon NOLOGIN'",
+                                f"test \"$({PSQL} \"SELECT rolcanlogin FROM pg_roles WHERE rolname = 'mastodon'\")\" = t"),
+    "postgresql_tls client host": ("fedi", f"rm {CLIENTS}/mastodon/ca.crt", f"test -s {CLIENTS}/mastodon/ca.crt"),
+    "backup_pull source": ("fedi", "echo 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPlanted lab' >> /var/lib/fedisec-backup/.ssh/authorized_keys",
+                           "! grep -q Planted /var/lib/fedisec-backup/.ssh/authorized_keys"),
+    "backup_pull server": ("backup", "rm /etc/fedisec-backup/known_hosts", "test -s /etc/fedisec-backup/known_hosts"),
+    "exim_tls": ("fedi", "rm /etc/exim4/conf.d/main/000_fedisec-macros", "test -s /etc/exim4/conf.d/main/000_fedisec-macros"),
+    "ecdsa_cert": ("fedi", "rm /etc/fedisec/dns-records/ecdsa_cert-fedi.txt", "test -s /etc/fedisec/dns-records/ecdsa_cert-fedi.txt"),
+    "tor_onion": ("fedi", "rm /etc/tor/torrc.d/fedisec-onion.conf", "test -s /etc/tor/torrc.d/fedisec-onion.conf"),
+    "prosody_tls": ("fedi", "echo '-- lab drift' >> /etc/prosody/conf.d/fedisec.cfg.lua",
+                    "! grep -q 'lab drift' /etc/prosody/conf.d/fedisec.cfg.lua"),
+    "nginx_tls": ("fedi", "rm /etc/nginx/sites-enabled/fedisec-fedi.conf", "test -L /etc/nginx/sites-enabled/fedisec-fedi.conf"),
+    "updates": ("fedi", "rm /etc/systemd/system/apt-daily.timer.d/fedisec-updates.conf",
+                "test -s /etc/systemd/system/apt-daily.timer.d/fedisec-updates.conf"),
+}
+
+
+def test_drift_in_every_role_that_skips_an_unchanged_host_is_repaired_by_the_next_run(lab):
+    """Every role's state_stamp look: after a site.yml run (each role's state recorded), one
+    change by hand in each role's own ground is repaired by the next run: every role's watch
+    saw its change, also the files postgresql_tls keeps on the clients' host and what it
+    created in the database."""
+    first = lab.playbook("playbooks/site.yml")
+    assert first.returncode == 0, ansible_output(first)[-3000:]
+    for host, change, _ in ROLE_DRIFT.values():
+        lab.host(host).check_output(change)
+    try:
+        assert [name for name, (host, _, holds) in ROLE_DRIFT.items() if lab.host(host).run(holds).rc == 0] == []
+        run = lab.playbook("playbooks/site.yml")
+        assert run.returncode == 0, ansible_output(run)[-3000:]
+        assert [name for name, (host, _, holds) in ROLE_DRIFT.items() if lab.host(host).run(holds).rc != 0] == []
+    finally:
+        if any(lab.host(host).run(holds).rc != 0 for host, _, holds in ROLE_DRIFT.values()):
+            lab.playbook("playbooks/site.yml", "-e", json.dumps({f"{role}_full_run": True for role in FULL_RUN_ROLES}))
+
+
 def test_the_admin_ansible_connects_as_keeps_a_key_it_has(lab, tmp_path):
     # Over real SSH as admin: replacing all of admin's keys in one run would cut the run.
     fedi = lab.host("fedi")
