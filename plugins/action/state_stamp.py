@@ -44,8 +44,8 @@ class ActionModule(ActionBase):
             result.update(changed=False, current=False, reasons=[f"{full_run} is true"])
             return result
 
-        # A role that also keeps files on other hosts (delegate_to) keeps a stamp there of its
-        # own scope, so that two hosts' stamps never share a name.
+        # One stamp per scope: an entry point of the role (tasks_from), or the files the role
+        # keeps on another host (delegate_to), so that no two stamps on a host share a name.
         scope = self._task.args.get("scope")
         stamp = f"{name}_{re.sub('[^a-z0-9_]', '_', str(scope).lower())}" if scope else name
         module_args = {"name": stamp, "digest": digest, "state": state, "watch": self._task.args.get("watch") or {}}
@@ -82,3 +82,7 @@ class ActionModule(ActionBase):
             return self._templar.resolve_variable_expression(variable)
         except AnsibleUndefinedVariable:
             return UNDEFINED
+        except AnsibleError as err:
+            # An option the role does not use in this run may not template here (a default
+            # that reads facts of another mode): its tasks raise the error where they use it.
+            return f"<unresolvable: {type(err).__name__}>"

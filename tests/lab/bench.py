@@ -11,6 +11,9 @@ the minimum, median and maximum of RUNS runs after one warm-up run that is not c
              containers.podman without it; a no-op site.yml on all four hosts; and, unless
              --fresh-runs 0, a fresh converge (new containers, prepared, then site.yml).
              A no-op run that changes anything ends the bench with an error.
+  Fleet      1, 2 and 4 more fediverse hosts (new containers on the lab's network, prepared
+             as fedi is) converged in one site.yml run (--limit to them, forks): a fresh
+             converge and no-op reruns per fleet size, and the marginal cost per added host.
   TLS        full and resumed handshakes per second on fedi's nginx (tests/lab/tls_bench.py,
              over loopback), TLS 1.2 and 1.3, with the served P-384 certificate and, on a
              bench-only server with the same TLS settings, P-256 and RSA-2048 certificates;
@@ -54,6 +57,10 @@ ROLES = [{"label": f"{role} alone on fedi", "playbook": str(HERE / "one-role.yml
     ("ssh_hardening", ("ssh_hardening_login_grace_time", ("20", "40"))),
     ("ecdsa_cert", ("ecdsa_cert_timer_randomized_delay_sec", ("1800", "2700"))),
 )]
+# The fleet's hosts: new containers like fedi, in the groups fediverse and lab_fleet, each
+# with its own name for its certificate and mail (the lab's name server lists them).
+FLEET = ("fleet1", "fleet2", "fleet3", "fleet4")
+FLEET_SIZES = (1, 2, 4)
 KEY_TYPES = {"P-256": "-newkey ec -pkeyopt ec_paramgen_curve:P-256",
              "RSA-2048": "-newkey rsa:2048"}
 
@@ -117,6 +124,51 @@ def tls_table(tls: dict) -> list[dict]:
     return rows
 
 
+def fleet_label(size: int) -> str:
+    return f"site.yml, fleet of {size}"
+
+
+def fleet_ratios(rows: list[dict]) -> dict:
+    """Per kind of run (fresh, no-op): the largest fleet's median wall time ÷ the one-host
+    fleet's, and the marginal seconds per added host between them."""
+    medians = {}
+    for r in rows:
+        match = re.fullmatch(r"site\.yml, fleet of (\d+)", r["playbook"])
+        if match:
+            medians.setdefault(r["kind"], {})[int(match[1])] = r["wall"]["median"]
+    ratios = {}
+    for kind, by_size in medians.items():
+        largest = max(by_size)
+        if 1 not in by_size or largest == 1 or by_size[1] <= 0:
+            continue
+        ratios[f"fleet {kind}: {largest} hosts ÷ 1 host"] = by_size[largest] / by_size[1]
+        ratios[f"fleet {kind}: seconds per added host"] = (by_size[largest] - by_size[1]) / (largest - 1)
+    return ratios
+
+
+def fleet_inventory(base: Path, target: Path, hosts: list[str]) -> Path:
+    """The scenario's inventory plus the fleet's hosts: groups fediverse and lab_fleet,
+    the lab's connection, their own names for the certificate and the mail."""
+    if not hosts or any(not re.fullmatch(r"[a-z][a-z0-9-]*", host) for host in hosts):
+        raise ValueError(f"fleet host names must be lower-case DNS labels: {hosts!r}")
+    shutil.copytree(base, target)
+    members = {host: None for host in hosts}
+    (target / "fleet.yml").write_text(yaml.safe_dump({"fediverse": {"hosts": members}, "lab_fleet": {"hosts": members}}))
+    for host in hosts:
+        (target / "host_vars" / host).write_text(yaml.safe_dump({
+            "ansible_connection": "lab_podman", "ecdsa_cert_domains": [host], "exim_tls_local_domains": [host],
+            "exim_tls_tlsrpt_address": f"tls-reports@{host}", "ecdsa_cert_acme_contact": [f"admin@{host}.lab.invalid"]}))
+    return target
+
+
+def ratio_cell(name: str, value: float) -> str:
+    if name.endswith("seconds per added host"):
+        return f"{value:.1f} s"
+    if "hosts ÷ 1 host" in name:
+        return f"{value:.2f}×"
+    return f"{value:.0%}"
+
+
 def _cell(s: dict | None) -> str:
     return "–" if not s else f"{s['median']:.1f} s ({s['min']:.1f}–{s['max']:.1f}, n={s['runs']})"
 
@@ -136,7 +188,7 @@ def markdown(results: dict) -> str:
     ratios = results.get("ratios", {})
     if ratios:
         lines += ["", "| ratio | value |", "|---|---|"]
-        lines += [f"| {name} | {value:.0%} |" for name, value in ratios.items()]
+        lines += [f"| {name} | {ratio_cell(name, value)} |" for name, value in ratios.items()]
     if not results["tls"]:  # --parts without tls
         return "\n".join(lines) + "\n"
     lines += ["", "## TLS handshakes (fedi's nginx, loopback, one sequential client)", "",
@@ -237,6 +289,49 @@ def fresh_rows(runs: int) -> list[dict]:
     return [row(ALL_HOSTS, "lab_podman", "fresh", summary(walls), tasks)]
 
 
+def fleet_up(hosts: list[str]) -> None:
+    """New containers like fedi on the lab's network, listed in the lab's name server."""
+    create = json.loads(podman("inspect", "fedi", "--format", "{{json .Config.CreateCommand}}"))
+    image, command = create[-2:]
+    for host in hosts:
+        podman("run", "--detach", "--name", host, "--hostname", host, "--label", "owner=fedisec-bench",
+               "--network", "fedisec-lab", "--systemd=always", *(f"--cap-add={cap}" for cap in
+                                                                  ("SYS_ADMIN", "SYS_PTRACE", "NET_ADMIN", "DAC_READ_SEARCH")),
+               image, command)
+    lines = "".join(f"{podman('exec', host, 'hostname', '-I').split()[0]} {host}\n" for host in hosts)
+    podman("exec", "-i", "acme", "sh", "-c", "cat >> /etc/fedisec-lab-hosts && systemctl restart dnsmasq", stdin=lines)
+
+
+def fleet_down(hosts: list[str]) -> None:
+    """The containers gone, the name server as it was."""
+    subprocess.run(["podman", "rm", "--force", "--time", "0", *hosts], capture_output=True, check=False)
+    pattern = "|".join(hosts)
+    podman("exec", "acme", "sh", "-c",
+           f"sed -i -E '/ ({pattern})$/d' /etc/fedisec-lab-hosts && systemctl restart dnsmasq")
+
+
+def fleet_rows(runs: int, base: Path, tmp: Path) -> list[dict]:
+    """For each fleet size: new containers, prepared (not counted), one fresh site.yml run
+    limited to them, then `runs` no-op reruns after a warm-up; the containers go after."""
+    rows = []
+    for size in FLEET_SIZES:
+        hosts = list(FLEET[:size])
+        limit = ["--limit", ",".join(hosts)]
+        fleet_down(hosts)  # what an interrupted bench may have left
+        fleet_up(hosts)
+        try:
+            inventory = fleet_inventory(base, tmp / f"fleet-{size}", hosts)
+            timed_playbook(inventory, str(HERE / "fleet-prepare.yml"), *limit)
+            wall, tasks = timed_playbook(inventory, "playbooks/site.yml", *limit)
+            target = {"label": fleet_label(size)}
+            rows.append(row(target, "lab_podman", "fresh", summary([wall]), tasks))
+            wall, tasks = measure(runs, inventory, "playbooks/site.yml", lambda i, a=limit: a, warm_up=True, no_op=True)
+            rows.append(row(target, "lab_podman", "no-op", wall, tasks))
+        finally:
+            fleet_down(hosts)
+    return rows
+
+
 def bench_server(key_type: str, port: int) -> str:
     """A loopback-only server on fedi with the served site's TLS settings and another key."""
     site = podman("exec", "fedi", "sh", "-c", "grep -h '^ *ssl_' /etc/nginx/sites-enabled/fedisec*")
@@ -286,7 +381,8 @@ def main() -> None:
     parser.add_argument("--tls-seconds", type=float, default=5, help="length of each handshake series")
     parser.add_argument("--out", type=Path, default=REPO / "bench")
     parser.add_argument("--parts", default="tls,site,roles,all",
-                        help="comma-separated: tls, site (site.yml on fedi), roles (roles alone), all (site.yml on the 4 lab hosts)")
+                        help="comma-separated: tls, site (site.yml on fedi), roles (roles alone), all (site.yml on the 4 lab"
+                             " hosts), fleet (1, 2 and 4 more fediverse hosts in one run; not in the default)")
     parser.add_argument("--connections", default="ssh,lab_podman,containers.podman",
                         help="comma-separated connections for site.yml on fedi")
     parser.add_argument("--smoke", action="store_true",
@@ -296,7 +392,7 @@ def main() -> None:
     parts, connections = set(args.parts.split(",")), args.connections.split(",")
     if args.runs < 1 or args.fresh_runs < 0 or args.tls_seconds <= 0:
         parser.error("--runs must be ≥ 1, --fresh-runs ≥ 0, --tls-seconds > 0")
-    if parts - {"tls", "site", "roles", "all"} or set(connections) - {"ssh", "lab_podman", "containers.podman"}:
+    if parts - {"tls", "site", "roles", "all", "fleet"} or set(connections) - {"ssh", "lab_podman", "containers.podman"}:
         parser.error(f"unknown part or connection in --parts {args.parts} / --connections {args.connections}")
 
     base = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
@@ -327,12 +423,14 @@ def main() -> None:
             results["converge"] += converge_rows(args.runs, {"ssh": inventories["ssh"]}, role)
         if "all" in parts:
             results["converge"].append(all_hosts_row(args.runs, inventories["lab_podman"]))
+        if "fleet" in parts:
+            results["converge"] += fleet_rows(args.runs, base, Path(tmp))
     if args.fresh_runs:
         results["converge"] += fresh_rows(args.fresh_runs)
     rows = {(r["playbook"], r["connection"], r["kind"]): r["wall"]["median"] for r in results["converge"]}
     fresh, no_op = (rows.get((ALL_HOSTS["label"], "lab_podman", kind)) for kind in ("fresh", "no-op"))
-    if fresh and no_op:
-        results["ratios"] = {f"no-op ÷ fresh, {ALL_HOSTS['label']}": no_op / fresh}
+    results["ratios"] = {f"no-op ÷ fresh, {ALL_HOSTS['label']}": no_op / fresh} if fresh and no_op else {}
+    results["ratios"].update(fleet_ratios(results["converge"]))
     args.out.mkdir(exist_ok=True)
     stem = args.out / f"results-{results['date'][:10]}"
     stem.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")

@@ -112,3 +112,44 @@ def test_markdown_without_tls_results_has_no_tls_table():
     text = bench.markdown(results)
     assert "| site.yml, 4 hosts | lab_podman | no-op | 50.0 s (49.5–52.8, n=3) | 406 | 0.12 |" in text
     assert "TLS handshakes" not in text
+
+
+def fleet_row(size, kind, *walls):
+    return {"playbook": bench.fleet_label(size), "connection": "lab_podman", "kind": kind,
+            "wall": bench.summary(list(walls)), "host_tasks": 100 * size}
+
+
+def test_fleet_ratios_compare_the_largest_fleet_with_one_host_per_kind():
+    rows = [fleet_row(1, "fresh", 200.0), fleet_row(2, "fresh", 260.0), fleet_row(4, "fresh", 440.0),
+            fleet_row(1, "no-op", 20.0, 22.0, 21.0), fleet_row(4, "no-op", 42.0, 40.0, 44.0),
+            {"playbook": "site.yml, 4 hosts", "connection": "lab_podman", "kind": "no-op",
+             "wall": bench.summary([50.0]), "host_tasks": 406}]
+    ratios = bench.fleet_ratios(rows)
+    assert ratios == {"fleet fresh: 4 hosts ÷ 1 host": pytest.approx(2.2), "fleet fresh: seconds per added host": 80.0,
+                      "fleet no-op: 4 hosts ÷ 1 host": pytest.approx(2.0), "fleet no-op: seconds per added host": 7.0}
+    text = bench.markdown({"date": "2026-12-03T23:00:00+00:00", "tls": {}, "converge": rows, "ratios": ratios,
+                           "machine": {"cpus": 2, "kernel": "6.1", "python": "3.11.7", "ansible": "a", "collection": "0.1.0"}})
+    assert "| fleet fresh: 4 hosts ÷ 1 host | 2.20× |" in text and "| fleet fresh: seconds per added host | 80.0 s |" in text
+
+
+@pytest.mark.parametrize("rows", [[], [fleet_row(1, "fresh", 200.0)], [fleet_row(2, "fresh", 260.0), fleet_row(4, "fresh", 440.0)]])
+def test_fleet_ratios_need_the_one_host_fleet_and_a_larger_one(rows):
+    assert bench.fleet_ratios(rows) == {}
+
+
+def test_the_fleet_inventory_adds_its_hosts_to_the_scenarios(tmp_path):
+    base = tmp_path / "base"
+    (base / "host_vars").mkdir(parents=True)
+    (base / "ansible_inventory.yml").write_text("all: {hosts: {fedi: {}}}\n")
+    target = bench.fleet_inventory(base, tmp_path / "fleet", ["fleet1", "fleet2"])
+    groups = bench.yaml.safe_load((target / "fleet.yml").read_text())
+    assert set(groups["fediverse"]["hosts"]) == set(groups["lab_fleet"]["hosts"]) == {"fleet1", "fleet2"}
+    fleet2 = bench.yaml.safe_load((target / "host_vars" / "fleet2").read_text())
+    assert fleet2["ecdsa_cert_domains"] == ["fleet2"] and fleet2["ansible_connection"] == "lab_podman"
+    assert (target / "ansible_inventory.yml").exists() and not (base / "fleet.yml").exists()
+
+
+@pytest.mark.parametrize("hosts", [[], ["Fleet1"], ["fleet 1"], ["fleet1;rm"], ["-fleet"]])
+def test_the_fleet_inventory_refuses_bad_host_names(tmp_path, hosts):
+    with pytest.raises(ValueError, match="DNS labels"):
+        bench.fleet_inventory(tmp_path / "base", tmp_path / "fleet", hosts)

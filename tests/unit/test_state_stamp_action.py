@@ -121,3 +121,9 @@ def test_a_role_without_an_argument_spec_is_refused(role):
     (role.path / "meta" / "argument_specs.yml").write_text("---\nargument_specs: {}\n")
     with pytest.raises(AnsibleActionFail, match="demo: meta/argument_specs.yml has no argument_specs"):
         run(role, {}, BASE)
+
+
+def test_an_option_that_does_not_template_counts_as_such_and_is_left_to_the_role(role):
+    broken, _ = run(role, {}, {**BASE, "demo_port": trust_as_template("{{ 1 | no_such_filter }}")})
+    assert len(broken["digest"]) == 64
+    assert broken["digest"] != run(role, {}, BASE)[0]["digest"]
