@@ -340,7 +340,8 @@ def test_drift_from_the_baseline_is_repaired_by_the_next_run(lab, drift):
 
 
 PSQL = "runuser -u postgres -- psql -XAtq -c"
-FULL_RUN_ROLES = ("postgresql_tls", "backup_pull", "exim_tls", "ecdsa_cert", "tor_onion", "prosody_tls", "nginx_tls", "updates")
+FULL_RUN_ROLES = ("postgresql_tls", "backup_pull", "exim_tls", "ecdsa_cert", "tor_onion", "prosody_tls", "nginx_tls", "updates",
+                  "firewall")
 # One change by hand per role that skips its work on an unchanged host (its state_stamp
 # look), each in what that role alone watches: host, the change, and what holds again only
 # once the role ran in full. The roles' stamps are their own, so one run must see them all.
@@ -359,6 +360,9 @@ ROLE_DRIFT = {
     "nginx_tls": ("fedi", "rm /etc/nginx/sites-enabled/fedisec-fedi.conf", "test -L /etc/nginx/sites-enabled/fedisec-fedi.conf"),
     "updates": ("fedi", "rm /etc/systemd/system/apt-daily.timer.d/fedisec-updates.conf",
                 "test -s /etc/systemd/system/apt-daily.timer.d/fedisec-updates.conf"),
+    # Only in the kernel: the files on disk stay as the last run left them.
+    "firewall": ("db", "nft add rule inet fedisec input tcp dport 4445 accept comment lab-drift",
+                 "! nft list table inet fedisec | grep -q lab-drift"),
 }
 
 
