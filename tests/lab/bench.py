@@ -124,6 +124,35 @@ def tls_table(tls: dict) -> list[dict]:
     return rows
 
 
+def role_costs(fresh: list[dict[str, float]], no_op: list[dict[str, float]]) -> dict[str, dict]:
+    """Per role: the host-seconds of its tasks in fresh and in no-op runs, and no-op ÷ fresh.
+
+    fresh, no_op: one {role: host-seconds} per counted run (lab/callback_plugins/lab_role_time.py).
+    A role missing from some runs counts 0 there; the ratio compares the medians."""
+    if not fresh or not no_op:
+        raise ValueError("role costs need fresh and no-op runs")
+    for run in fresh + no_op:
+        if not isinstance(run, dict) or any(not isinstance(v, (int, float)) or v < 0 for v in run.values()):
+            raise ValueError(f"a run's role times must map role names to non-negative seconds: {run!r}")
+    costs = {}
+    for role in sorted(set().union(*fresh, *no_op)):
+        before, after = (summary([run.get(role, 0.0) for run in runs]) for runs in (fresh, no_op))
+        costs[role] = {"fresh": before, "no_op": after,
+                       "ratio": after["median"] / before["median"] if before["median"] else None}
+    return costs
+
+
+def role_costs_markdown(costs: dict[str, dict]) -> list[str]:
+    lines = ["", "## Per role, inside site.yml on the 4 lab hosts", "",
+             "Host-seconds: each task's time from its start on a host to its result there, summed over "
+             "the hosts (the hosts run side by side, so these add up to more than the wall time).", "",
+             "| role | fresh host-seconds | no-op host-seconds | no-op ÷ fresh |", "|---|---|---|---|"]
+    for role, cost in costs.items():
+        ratio = "–" if cost["ratio"] is None else f"{cost['ratio']:.0%}"
+        lines.append(f"| {role} | {_cell(cost['fresh'])} | {_cell(cost['no_op'])} | {ratio} |")
+    return lines
+
+
 def fleet_label(size: int) -> str:
     return f"site.yml, fleet of {size}"
 
@@ -189,6 +218,8 @@ def markdown(results: dict) -> str:
     if ratios:
         lines += ["", "| ratio | value |", "|---|---|"]
         lines += [f"| {name} | {ratio_cell(name, value)} |" for name, value in ratios.items()]
+    if results.get("roles"):
+        lines += role_costs_markdown(results["roles"])
     if not results["tls"]:  # --parts without tls
         return "\n".join(lines) + "\n"
     lines += ["", "## TLS handshakes (fedi's nginx, loopback, one sequential client)", "",
@@ -221,14 +252,20 @@ def inventory_copy(base: Path, target: Path, host_vars: dict[str, dict]) -> Path
     return target
 
 
-def timed_playbook(inventory: Path, playbook: str, *extra: str, no_op: bool = False) -> tuple[float, int]:
-    """Wall time and host-tasks of one run; a failed run, or a no-op run that changed something, ends the bench."""
-    start = time.monotonic()
-    # Plain output whatever the caller's settings (molecule sets ANSIBLE_FORCE_COLOR).
-    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-    run = subprocess.run(["ansible-playbook", "-i", str(inventory), playbook, *extra],
-                         capture_output=True, text=True, check=False, cwd=REPO, env=env)
-    wall = time.monotonic() - start
+def timed_playbook(inventory: Path, playbook: str, *extra: str, no_op: bool = False,
+                   roles: list | None = None) -> tuple[float, int]:
+    """Wall time and host-tasks of one run; a failed run, or a no-op run that changed something, ends the bench.
+
+    roles: a list that gets the run's {role: host-seconds} (lab/callback_plugins/lab_role_time.py)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as role_times:
+        # Plain output whatever the caller's settings (molecule sets ANSIBLE_FORCE_COLOR).
+        env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "FEDISEC_ROLE_TIME_OUT": role_times.name}
+        start = time.monotonic()
+        run = subprocess.run(["ansible-playbook", "-i", str(inventory), playbook, *extra],
+                             capture_output=True, text=True, check=False, cwd=REPO, env=env)
+        wall = time.monotonic() - start
+        if roles is not None and run.returncode == 0:
+            roles.append(json.loads(Path(role_times.name).read_text()))
     if run.returncode != 0:
         sys.exit(f"bench: {playbook} {' '.join(extra)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-2000:]}")
     recap = parse_recap(run.stdout)
@@ -241,13 +278,15 @@ def row(target: dict, connection: str, kind: str, wall: dict, tasks: int) -> dic
     return {"playbook": target["label"], "connection": connection, "kind": kind, "wall": wall, "host_tasks": tasks}
 
 
-def measure(runs: int, inventory: Path, playbook: str, args_for_run, warm_up: bool, no_op: bool) -> tuple[dict, int]:
-    """An optional warm-up, then `runs` counted runs; args_for_run(i) gives each run's arguments."""
+def measure(runs: int, inventory: Path, playbook: str, args_for_run, warm_up: bool, no_op: bool,
+            roles: list | None = None) -> tuple[dict, int]:
+    """An optional warm-up, then `runs` counted runs; args_for_run(i) gives each run's arguments
+    (roles: gets each counted run's role times)."""
     if warm_up:
         timed_playbook(inventory, playbook, *args_for_run(-1))
     walls, tasks = [], 0
     for i in range(runs):
-        wall, tasks = timed_playbook(inventory, playbook, *args_for_run(i), no_op=no_op)
+        wall, tasks = timed_playbook(inventory, playbook, *args_for_run(i), no_op=no_op, roles=roles)
         walls.append(wall)
     return summary(walls), tasks
 
@@ -271,12 +310,12 @@ def converge_rows(runs: int, inventories: dict[str, Path], target: dict, warm_up
     return rows
 
 
-def all_hosts_row(runs: int, inventory: Path) -> dict:
-    wall, tasks = measure(runs, inventory, "playbooks/site.yml", lambda i: [], warm_up=True, no_op=True)
+def all_hosts_row(runs: int, inventory: Path, roles: list) -> dict:
+    wall, tasks = measure(runs, inventory, "playbooks/site.yml", lambda i: [], warm_up=True, no_op=True, roles=roles)
     return row(ALL_HOSTS, "lab_podman", "no-op", wall, tasks)
 
 
-def fresh_rows(runs: int) -> list[dict]:
+def fresh_rows(runs: int, roles: list) -> list[dict]:
     """Fresh converges: new containers, prepared, then site.yml (molecule's converge step)."""
     walls, tasks = [], 0
     for _ in range(runs):
@@ -284,7 +323,7 @@ def fresh_rows(runs: int) -> list[dict]:
         for step in ("create", "prepare"):
             subprocess.run(["molecule", step, "-s", "default"], check=True, capture_output=True, cwd=REPO)
         inventory = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "inventory"
-        wall, tasks = timed_playbook(inventory, "playbooks/site.yml")
+        wall, tasks = timed_playbook(inventory, "playbooks/site.yml", roles=roles)
         walls.append(wall)
     return [row(ALL_HOSTS, "lab_podman", "fresh", summary(walls), tasks)]
 
@@ -416,17 +455,18 @@ def main() -> None:
             print(json.dumps(results))  # last line: for the lab's smoke test
             return
         results["tls"] = tls_results(args.tls_seconds) if "tls" in parts else {}
-        results["converge"] = []
+        results["converge"], no_op_roles, fresh_roles = [], [], []
         if "site" in parts:
             results["converge"] += converge_rows(args.runs, {c: inventories[c] for c in connections}, SITE)
         for role in ROLES if "roles" in parts else []:
             results["converge"] += converge_rows(args.runs, {"ssh": inventories["ssh"]}, role)
         if "all" in parts:
-            results["converge"].append(all_hosts_row(args.runs, inventories["lab_podman"]))
+            results["converge"].append(all_hosts_row(args.runs, inventories["lab_podman"], no_op_roles))
         if "fleet" in parts:
             results["converge"] += fleet_rows(args.runs, base, Path(tmp))
     if args.fresh_runs:
-        results["converge"] += fresh_rows(args.fresh_runs)
+        results["converge"] += fresh_rows(args.fresh_runs, fresh_roles)
+    results["roles"] = role_costs(fresh_roles, no_op_roles) if fresh_roles and no_op_roles else {}
     rows = {(r["playbook"], r["connection"], r["kind"]): r["wall"]["median"] for r in results["converge"]}
     fresh, no_op = (rows.get((ALL_HOSTS["label"], "lab_podman", kind)) for kind in ("fresh", "no-op"))
     results["ratios"] = {f"no-op ÷ fresh, {ALL_HOSTS['label']}": no_op / fresh} if fresh and no_op else {}

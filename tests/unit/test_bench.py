@@ -153,3 +153,38 @@ def test_the_fleet_inventory_adds_its_hosts_to_the_scenarios(tmp_path):
 def test_the_fleet_inventory_refuses_bad_host_names(tmp_path, hosts):
     with pytest.raises(ValueError, match="DNS labels"):
         bench.fleet_inventory(tmp_path / "base", tmp_path / "fleet", hosts)
+
+
+def test_role_costs_compare_the_median_host_seconds_of_each_role():
+    fresh = [{"nginx_tls": 40.0, "firewall": 10.0}, {"nginx_tls": 44.0, "firewall": 12.0}, {"nginx_tls": 42.0, "firewall": 11.0}]
+    no_op = [{"nginx_tls": 2.0, "firewall": 3.0, "(playbook)": 1.0}, {"nginx_tls": 2.2, "firewall": 2.8},
+             {"nginx_tls": 2.1, "firewall": 2.9}]
+    costs = bench.role_costs(fresh, no_op)
+    assert list(costs) == ["(playbook)", "firewall", "nginx_tls"]
+    assert costs["nginx_tls"]["fresh"] == {"runs": 3, "min": 40.0, "median": 42.0, "max": 44.0}
+    assert costs["nginx_tls"]["ratio"] == pytest.approx(2.1 / 42.0)
+    assert costs["firewall"]["ratio"] == pytest.approx(2.9 / 11.0)
+    # Absent from a run counts 0 there; a role no fresh run has has no ratio.
+    assert costs["(playbook)"]["no_op"]["median"] == 0.0 and costs["(playbook)"]["ratio"] is None
+    text = bench.markdown({"date": "2026-12-04T05:00:00+00:00", "tls": {}, "converge": [], "roles": costs,
+                           "machine": {"cpus": 2, "kernel": "6.1", "python": "3.11.7", "ansible": "a", "collection": "0.1.0"}})
+    assert "| nginx_tls | 42.0 s (40.0–44.0, n=3) | 2.1 s (2.0–2.2, n=3) | 5% |" in text
+    assert "| (playbook) | 0.0 s (0.0–0.0, n=3) | 0.0 s (0.0–1.0, n=3) | – |" in text
+
+
+@pytest.mark.parametrize("fresh,no_op", [
+    ([], [{"a": 1.0}]),
+    ([{"a": 1.0}], []),
+    ([{"a": -1.0}], [{"a": 1.0}]),
+    ([{"a": "1"}], [{"a": 1.0}]),
+    ([["a", 1.0]], [{"a": 1.0}]),
+])
+def test_role_costs_refuse_missing_or_bad_runs(fresh, no_op):
+    with pytest.raises(ValueError):
+        bench.role_costs(fresh, no_op)
+
+
+def test_markdown_without_role_costs_has_no_role_table():
+    text = bench.markdown({"date": "2026-12-04T05:00:00+00:00", "tls": {}, "converge": [], "roles": {},
+                           "machine": {"cpus": 2, "kernel": "6.1", "python": "3.11.7", "ansible": "a", "collection": "0.1.0"}})
+    assert "Per role" not in text
