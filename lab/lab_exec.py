@@ -11,6 +11,7 @@ exec as before.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -20,8 +21,30 @@ RUNC_ROOT = "/run/runc"
 ID_CACHE = "/run/fedisec-lab/container-ids"
 
 
+def process_start(pid: int) -> int | None:
+    """When process `pid` started (clock ticks after boot, /proc/PID/stat), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            # The fields after the command name, which is in parentheses and may hold any byte.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[19])  # field 22, starttime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _running_under_runc(container_id: str, runc_root: str) -> bool:
-    return bool(container_id) and os.path.isfile(os.path.join(runc_root, container_id, "state.json"))
+    """runc's state of the container names an init process that is still the one it started.
+    A state left behind (the machine restarted under a kept /run, a container killed) is
+    not: runc exec would answer "cannot exec in a stopped container"."""
+    if not container_id:
+        return False
+    try:
+        with open(os.path.join(runc_root, container_id, "state.json"), encoding="utf-8") as state_file:
+            state = json.load(state_file)
+        pid, start = int(state["init_process_pid"]), int(state["init_process_start"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    return pid > 0 and process_start(pid) == start
 
 
 def _cached_id(name: str, cache_dir: str, runc_root: str) -> str | None:

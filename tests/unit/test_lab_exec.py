@@ -1,5 +1,7 @@
 """The lab's exec (lab/lab_exec.py): runc exec on a container podman runs with runc, podman
 exec otherwise, and a name-to-ID cache that a container made again cannot fool."""
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -31,9 +33,13 @@ def lab(tmp_path, monkeypatch):
     monkeypatch.setattr(lab_exec.shutil, "which", lambda name: f"/usr/sbin/{name}")
     monkeypatch.setattr(lab_exec.os, "geteuid", lambda: 0)
 
-    def running(container_id):
+    def running(container_id, start=None):
+        """runc's state of a container whose init is this test's own process (or one that
+        started at another time: gone, its PID taken by another)."""
+        own = lab_exec.process_start(os.getpid())
         (runc_root / container_id).mkdir()
-        (runc_root / container_id / "state.json").write_text("{}")
+        (runc_root / container_id / "state.json").write_text(json.dumps(
+            {"init_process_pid": os.getpid(), "init_process_start": own if start is None else start}))
 
     def prefix(name="fedi", interactive=True):
         return lab_exec.exec_prefix(name, runc_root=str(runc_root), cache_dir=str(cache), interactive=interactive)
@@ -58,6 +64,32 @@ def test_a_container_made_again_is_asked_for_again(lab):
     assert prefix()[-1] == NEW_ID
     assert state["calls"] == 1
     assert (cache / "fedi").read_text() == NEW_ID
+
+
+@pytest.mark.parametrize("stale", [
+    {"init_process_pid": 2 ** 22 + 1, "init_process_start": 1},  # no such process
+    "start",                                                       # the PID now another process's
+    {"init_process_pid": "x"}, "not json", {},                     # a state it cannot read
+])
+def test_a_state_whose_init_is_gone_is_not_a_running_container(lab, stale):
+    """The machine restarted under a kept /run: runc's state and the cached ID outlive the
+    container. The cache is not trusted and podman is asked (here: about the same dead ID)."""
+    state, running, prefix, runc_root, cache = lab
+    cache.mkdir()
+    (cache / "fedi").write_text(OLD_ID)
+    if stale == "start":
+        running(OLD_ID, start=lab_exec.process_start(os.getpid()) + 1)
+    else:
+        (runc_root / OLD_ID).mkdir()
+        (runc_root / OLD_ID / "state.json").write_text(stale if isinstance(stale, str) else json.dumps(stale))
+    state["inspect"] = (0, f"{OLD_ID} runc\n")
+    assert prefix() == ["podman", "exec", "-i", "fedi"]
+    assert state["calls"] == 1
+
+
+def test_the_start_of_a_process_is_read_from_proc():
+    assert lab_exec.process_start(os.getpid()) > 0
+    assert lab_exec.process_start(2 ** 22 + 1) is None  # above the kernel's PID limit
 
 
 @pytest.mark.parametrize("answer", [
